@@ -1,0 +1,59 @@
+"""Scrapy settings for newswatch.
+
+Everything a user tunes lives in ``newswatch.yaml``; these are the crawler's
+defaults. Component settings are prefixed by the component (``EXTRACT_*``,
+``DEDUP_*``, ``ALERT_*``) and read in each component's ``from_crawler``.
+"""
+
+BOT_NAME = "newswatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring crawler)"
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 1
+# Articles are small; anything past this is not an article page.
+DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+REDIRECT_MAX_TIMES = 5
+
+# Scrapy 2.19 opens a code-execution endpoint on localhost by default.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# The spider counts and logs bad responses itself instead of Scrapy dropping them silently.
+HTTPERROR_ALLOW_ALL = False
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.OffsiteRedirectMiddleware": 590,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.language.LanguagePipeline": 200,
+    "pipelines.topics.TopicsPipeline": 300,
+    "pipelines.dedup.DedupPipeline": 400,
+    "pipelines.archive.ArchivePipeline": 500,
+    "pipelines.alert.AlertPipeline": 600,
+}
+
+EXTENSIONS = {
+    "crawler.summary.CrawlSummary": 500,
+}
+
+EXTRACT_FAVOR_PRECISION = True
+# Pages whose extracted body is shorter than this have no article.
+EXTRACT_MIN_TEXT_CHARS = 200
+LANGUAGE_MIN_TEXT_CHARS = 80
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
