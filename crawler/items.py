@@ -46,6 +46,8 @@ class Story:
     story_id: str = ""
     duplicate_of: str | None = None
     duplicate_kind: str | None = None
+    # The URL actually requested, when the page declared another canonical one (not archived).
+    fetched_url: str = ""
 
     def __post_init__(self) -> None:
         if not self.story_id:

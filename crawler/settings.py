@@ -34,7 +34,7 @@ TELNETCONSOLE_ENABLED = False
 HTTPERROR_ALLOW_ALL = False
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.OffsiteRedirectMiddleware": 590,
+    "crawler.middlewares.OffsiteRedirectMiddleware": 610,
 }
 
 ITEM_PIPELINES = {

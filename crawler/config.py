@@ -1,0 +1,354 @@
+"""Load and validate ``newswatch.yaml`` into a typed :class:`Config`.
+
+Every problem is a :class:`ConfigError` naming the file, the key and the problem, raised before
+the crawl sends a single request. Messages never contain the value of an alert URL: those may
+hold tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from crawler import secrets
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = "newswatch.yaml"
+CONFIG_ENV = "NEWSWATCH_CONFIG"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_LANG = re.compile(r"^[a-z]{2}$")
+
+
+class ConfigError(Exception):
+    """A problem in the configuration file: ``file: key: problem``."""
+
+    def __init__(self, file: str | os.PathLike[str], key: str, problem: str) -> None:
+        self.file, self.key, self.problem = str(file), key, problem
+        super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
+
+
+@dataclass(frozen=True)
+class Listing:
+    url: str
+    follow: re.Pattern[str]
+    max_pages: int
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    language: str
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    listings: tuple[Listing, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    id: str
+    url: str = field(repr=False)  # resolved: may hold secrets, never log it
+    privacy_url: str
+    topics: tuple[str, ...] | None = None
+    mode: str = "instant"
+    max_per_run: int | None = None
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    threshold: float = 0.5
+    num_perm: int = 128
+    shingles: int = 3
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    download_timeout: float = 30.0
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_listing_pages: int = 5
+    sitemap_max_age_days: float = 7.0
+    concurrent_per_domain: int = 2
+    obey_robots: bool = True
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    stale_days: float = 3.0
+    extract_failure_jump: float = 0.5
+
+
+@dataclass
+class Config:
+    path: Path
+    sources: list[Source]
+    topics: Any  # crawler.matching.CompiledTopics
+    alerts: list[AlertTarget]
+    health: list[AlertTarget]
+    archive: Path
+    state: Path
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    retention_days: int = 90
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
+    health_checks: HealthConfig = field(default_factory=HealthConfig)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: *explicit*, else ``$NEWSWATCH_CONFIG``, else ``newswatch.yaml``."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+class _Reader:
+    """Typed access to one mapping of the YAML document, raising errors that name the key."""
+
+    def __init__(self, file: Path, data: Any, key: str, allowed: set[str]) -> None:
+        self.file, self.key = file, key
+        if not isinstance(data, dict):
+            self.fail("", f"must be a mapping, got {_kind(data)}")
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            self.fail(str(unknown[0]), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        self.data = data
+
+    def path(self, name: str) -> str:
+        if not name:
+            return self.key
+        return f"{self.key}.{name}" if self.key else name
+
+    def fail(self, name: str, problem: str) -> None:
+        raise ConfigError(self.file, self.path(name), problem)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., required: bool = False) -> Any:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                self.fail(name, "missing required key")
+            return default
+        value = self.data[name]
+        # bool is an int subclass; a number field must not accept `yes`.
+        if isinstance(value, bool) and bool not in _as_tuple(kind):
+            self.fail(name, f"must be {_names(kind)}, got {_kind(value)}")
+        if not isinstance(value, kind):
+            self.fail(name, f"must be {_names(kind)}, got {_kind(value)}")
+        return value
+
+    def text(self, name: str, default: Any = ..., required: bool = False) -> Any:
+        value = self.get(name, str, default, required)
+        if isinstance(value, str) and not value.strip():
+            self.fail(name, "must not be empty")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float | None = None, integer: bool = False) -> Any:
+        value = self.get(name, int if integer else (int, float), default)
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.fail(name, f"must be {bound}, got {value}")
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [])
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.fail(f"{name}[{i}]", "must be a non-empty string")
+        return tuple(value)
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a mapping"}
+    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+
+
+def _kind(value: Any) -> str:
+    return {type(None): "nothing", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _http_url(reader: _Reader, key: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        reader.fail(key, f"not an http(s) URL: {value!r}")
+    return value
+
+
+def _sources(file: Path, data: Any, crawl: CrawlConfig) -> list[Source]:
+    if not isinstance(data, list) or not data:
+        raise ConfigError(file, "sources", "must be a non-empty list of sources")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    allowed = {"name", "language", "feeds", "sitemaps", "listings", "enabled"}
+    for i, raw in enumerate(data):
+        r = _Reader(file, raw, f"sources[{i}]", allowed)
+        name = r.text("name", required=True)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            r.fail("name", f"{name!r} may only hold letters, digits, '_', '.', '-'")
+        if name in seen:
+            r.fail("name", f"duplicate source name {name!r}")
+        seen.add(name)
+        r.key = f"sources[{i}] ({name})"
+        language = r.text("language", required=True)
+        if not _LANG.match(language):
+            r.fail("language", f"must be an ISO 639-1 code like 'en' or 'it', got {language!r}")
+        feeds = tuple(_http_url(r, f"feeds[{j}]", u) for j, u in enumerate(r.strings("feeds")))
+        sitemaps = tuple(_http_url(r, f"sitemaps[{j}]", u) for j, u in enumerate(r.strings("sitemaps")))
+        listings = []
+        for j, raw_listing in enumerate(r.get("listings", list, [])):
+            lr = _Reader(file, raw_listing, f"{r.key}.listings[{j}]", {"url", "follow", "max_pages"})
+            url = _http_url(lr, "url", lr.text("url", required=True))
+            pattern = lr.text("follow", required=True)
+            try:
+                follow = re.compile(pattern)
+            except re.error as exc:
+                lr.fail("follow", f"bad regular expression {pattern!r}: {exc}")
+            max_pages = lr.number("max_pages", crawl.max_listing_pages, 1, 1000, integer=True)
+            listings.append(Listing(url, follow, max_pages))
+        if not (feeds or sitemaps or listings):
+            r.fail("", "needs at least one of feeds, sitemaps or listings")
+        enabled = r.get("enabled", bool, True)
+        sources.append(Source(name, language, feeds, sitemaps, tuple(listings), enabled))
+    return sources
+
+
+def _expand(file: Path, key: str, template: str) -> str:
+    def substitute(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value is None or value == "":
+            raise ConfigError(file, key, f"environment variable ${{{m.group(1)}}} is not set")
+        secrets.register(value)
+        return value
+
+    return _VAR.sub(substitute, template)
+
+
+def _targets(file: Path, data: Any, section: str, topic_names: list[str], routed: bool) -> list[AlertTarget]:
+    import apprise  # heavy import: only when targets are configured
+
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ConfigError(file, section, "must be a list of targets")
+    allowed = {"url", "name"} | ({"topics", "mode", "max_per_run"} if routed else set())
+    targets: list[AlertTarget] = []
+    ids: set[str] = set()
+    for i, raw in enumerate(data):
+        r = _Reader(file, raw, f"{section}[{i}]", allowed)
+        template = r.text("url", required=True)
+        url = _expand(file, r.path("url"), template)
+        secrets.register_url(url)
+        with secrets.quiet_apprise():
+            plugin = apprise.Apprise.instantiate(url)
+        if plugin is None:
+            # The URL itself is never echoed: it may hold a token.
+            r.fail("url", "not a notification URL apprise understands (check the scheme and its required parts)")
+        name = r.text("name", None)
+        target_id = name or hashlib.sha256(template.encode()).hexdigest()[:12]
+        if target_id in ids:
+            r.fail("name" if name else "url", "two targets with the same name or URL")
+        ids.add(target_id)
+        topics = None
+        mode, max_per_run = "instant", None
+        if routed:
+            if "topics" in r.data:
+                topics = r.strings("topics")
+                for j, t in enumerate(topics):
+                    if t not in topic_names:
+                        r.fail(f"topics[{j}]", f"unknown topic {t!r} (topics: {', '.join(topic_names)})")
+            mode = r.text("mode", "instant")
+            if mode not in ("instant", "digest"):
+                r.fail("mode", f"must be 'instant' or 'digest', got {mode!r}")
+            max_per_run = r.number("max_per_run", None, 1, integer=True) if "max_per_run" in r.data else None
+        targets.append(AlertTarget(target_id, url, plugin.url(privacy=True), topics, mode, max_per_run))
+    return targets
+
+
+TOP_LEVEL = {"sources", "topics", "alerts", "health", "archive", "state", "dedup", "retention_days", "crawl",
+             "health_checks"}
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read, validate and compile the configuration. Raises :class:`ConfigError`."""
+    from crawler.matching import RuleError, compile_topics
+
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, "", "file not found (set NEWSWATCH_CONFIG or create newswatch.yaml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file, "", f"cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(file, "", f"invalid YAML: {where}{getattr(exc, 'problem', exc)}") from None
+    top = _Reader(file, data if data is not None else {}, "", TOP_LEVEL)
+    base = file.resolve().parent
+
+    cr = _Reader(file, top.get("crawl", dict, {}), "crawl", {"download_timeout", "max_page_bytes",
+                 "max_listing_pages", "sitemap_max_age_days", "concurrent_per_domain", "obey_robots"})
+    crawl = CrawlConfig(
+        download_timeout=float(cr.number("download_timeout", 30.0, 0.1)),
+        max_page_bytes=cr.number("max_page_bytes", 5 * 1024 * 1024, 1024, integer=True),
+        max_listing_pages=cr.number("max_listing_pages", 5, 1, 1000, integer=True),
+        sitemap_max_age_days=float(cr.number("sitemap_max_age_days", 7.0, 0.01)),
+        concurrent_per_domain=cr.number("concurrent_per_domain", 2, 1, 16, integer=True),
+        obey_robots=cr.get("obey_robots", bool, True),
+    )
+    sources = _sources(file, top.get("sources", list, None, required=True), crawl)
+
+    raw_topics = top.get("topics", list, None, required=True)
+    try:
+        topics = compile_topics(raw_topics)
+    except RuleError as exc:
+        raise ConfigError(file, exc.key, exc.problem) from None
+
+    dr = _Reader(file, top.get("dedup", dict, {}), "dedup", {"threshold", "num_perm", "shingles"})
+    dedup = DedupConfig(
+        threshold=float(dr.number("threshold", DedupConfig.threshold, 0.05, 1.0)),
+        num_perm=dr.number("num_perm", DedupConfig.num_perm, 16, 1024, integer=True),
+        shingles=dr.number("shingles", DedupConfig.shingles, 1, 10, integer=True),
+    )
+    hr = _Reader(file, top.get("health_checks", dict, {}), "health_checks", {"stale_days", "extract_failure_jump"})
+    health_checks = HealthConfig(
+        stale_days=float(hr.number("stale_days", HealthConfig.stale_days, 0.1)),
+        extract_failure_jump=float(hr.number("extract_failure_jump", HealthConfig.extract_failure_jump, 0.01, 1.0)),
+    )
+    names = list(topics.names)
+    return Config(
+        path=file,
+        sources=sources,
+        topics=topics,
+        alerts=_targets(file, top.get("alerts", list, None), "alerts", names, routed=True),
+        health=_targets(file, top.get("health", list, None), "health", names, routed=False),
+        archive=base / top.text("archive", "data/archive.jsonl"),
+        state=base / top.text("state", "data/state.sqlite3"),
+        dedup=dedup,
+        retention_days=top.number("retention_days", 90, 1, integer=True),
+        crawl=crawl,
+        health_checks=health_checks,
+        raw=data or {},
+    )
+
+
+def config_for(crawler: Any) -> Config:
+    """The run's :class:`Config`, loaded once per crawler (the spider loads it first)."""
+    config = getattr(crawler, "_newswatch_config", None)
+    if config is None:
+        config = load_config(crawler.settings.get("NEWSWATCH_CONFIG"))
+        crawler._newswatch_config = config
+    return config

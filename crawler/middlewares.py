@@ -1,0 +1,56 @@
+"""Downloader middleware: an article or feed that redirects to another site is not followed."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+_PREFIXES = ("www.", "m.", "amp.")
+
+
+def site_key(url: str) -> tuple[str, int | None]:
+    """The site a URL belongs to: host without ``www.``/``m.``/``amp.``, and an explicit port.
+    ``http`` → ``https`` is the same site; ``example.com`` → ``evil.example`` is not."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for prefix in _PREFIXES:
+        if host.startswith(prefix):
+            host = host[len(prefix):]
+            break
+    port = parts.port if parts.port not in (None, 80, 443) else None
+    return host, port
+
+
+class OffsiteRedirectMiddleware:
+    """Sits before Scrapy's RedirectMiddleware (a higher order number sees the response first).
+
+    Feeds legitimately link to another host (``feeds.example.it`` → ``www.example.it``), so the
+    check is on redirects only: a 3xx whose target is another site is counted and dropped."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "OffsiteRedirectMiddleware":
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
+            return response
+        target = urljoin(request.url, response.headers["Location"].decode("latin-1"))
+        if site_key(target) == site_key(request.url):
+            return response
+        source = request.meta.get("source", "?")
+        stats = self.crawler.stats
+        stats.inc_value("newswatch/bad_response/offsite_redirect")
+        stats.inc_value(f"source/{source}/errors")
+        logger.warning("[%s] %s redirects to another site (%s): not followed", source, request.url,
+                       urlsplit(target).netloc)
+        raise IgnoreRequest(f"redirect to another site: {urlsplit(target).netloc}")
