@@ -1,0 +1,271 @@
+"""Duplicate detection across outlets and runs.
+
+Two kinds of duplicate:
+
+* **exact** — the normalised body text is identical (same SHA-256), e.g. the
+  same article reached through a feed and a sitemap under two URLs;
+* **near** — a syndicated or lightly rewritten copy: the estimated Jaccard
+  similarity of the two texts' word shingles is at least the threshold.
+
+Near duplicates are found with MinHash signatures (datasketch) and LSH banding:
+the signature is cut into ``b`` bands of ``r`` rows and each band is hashed to a
+short byte key stored in an indexed table of the state store. A new story's
+candidates are the stored stories that share at least one band key; each
+candidate is then verified by the similarity estimated from the two stored
+signatures, so the index only has to be cheap, not exact.
+
+Only originals enter the index. A copy points at the story it duplicates,
+which is itself an original, so chains never form and a pair is linked one way
+only: the first story *recorded* is the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
+
+from crawler.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+# Defaults for the ``dedup:`` config section (see docs/readme-state.md for the
+# similarities measured on syndicated copies and same-topic stories).
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_NUM_PERM = 128
+DEFAULT_SHINGLE_SIZE = 3
+
+# Fixed so signatures stay comparable across runs and processes.
+_MINHASH_SEED = 1
+_MINHASH_SCHEME = "affine32"
+# LSH error weights: a missed duplicate (false negative) costs a repeated alert;
+# a false-positive candidate only costs one signature comparison.
+_FALSE_POSITIVE_WEIGHT = 0.3
+_FALSE_NEGATIVE_WEIGHT = 0.7
+# Where the parameters the stored band keys were built with are remembered.
+_PARAMS_KEY = "newswatch:dedup-params"
+
+# Typographic variants folded before punctuation is dropped, so e.g. "l’IA"
+# and "l'IA" split into the same words.
+_CHAR_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+class DedupResult(NamedTuple):
+    """Outcome of :meth:`Deduplicator.check`; unpacks as ``kind, duplicate_of, similarity``."""
+
+    kind: str | None  # "exact", "near" or None (an original)
+    duplicate_of: str | None
+    similarity: float  # 1.0 for exact, estimated Jaccard for near, best candidate's otherwise
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything the state stores about a story's text."""
+
+    text_hash: str
+    signature: bytes  # num_perm little-endian uint32 MinHash values
+    band_keys: list[bytes]
+
+
+def normalise_text(text: str) -> str:
+    """Text reduced to comparable words.
+
+    NFKC (folds full-width and compatibility forms), casefold, typographic
+    quotes and dashes unified, every punctuation character replaced by a space,
+    whitespace collapsed.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_CHAR_MAP)
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of the normalised text: equal for texts that differ only in form."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def shingles(normalised: str, size: int) -> set[bytes]:
+    """Word ``size``-grams of an already normalised text (the whole text if shorter)."""
+    words = normalised.split()
+    if not words:
+        return set()
+    if len(words) <= size:
+        return {" ".join(words).encode("utf-8")}
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+@lru_cache(maxsize=32)
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) minimising weighted LSH errors around ``threshold`` (datasketch's optimiser)."""
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"dedup threshold must be between 0 and 1, got {threshold}")
+    return _optimal_param(threshold, num_perm, _FALSE_POSITIVE_WEIGHT, _FALSE_NEGATIVE_WEIGHT)
+
+
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[bytes]:
+    """One key per band: 2-byte band index + 8-byte BLAKE2b digest of the band's values."""
+    values = np.ascontiguousarray(signature, dtype="<u4")
+    return [
+        index.to_bytes(2, "big")
+        + hashlib.blake2b(values[index * rows : (index + 1) * rows].tobytes(), digest_size=8).digest()
+        for index in range(bands)
+    ]
+
+
+def estimated_similarity(signature_a: bytes, signature_b: bytes) -> float:
+    """Jaccard similarity estimated as the share of equal MinHash values."""
+    a = np.frombuffer(signature_a, dtype="<u4")
+    b = np.frombuffer(signature_b, dtype="<u4")
+    if a.size == 0 or a.size != b.size:
+        return 0.0
+    return float(np.count_nonzero(a == b)) / a.size
+
+
+class Deduplicator:
+    """Checks stories against everything recorded in the state and records originals.
+
+    ``check`` then ``record`` per story, in one process at a time (the run
+    lock): the first story recorded becomes the original of any later copy.
+    """
+
+    def __init__(
+        self,
+        state: StateStore,
+        threshold: float = DEFAULT_THRESHOLD,
+        num_perm: int = DEFAULT_NUM_PERM,
+        shingle_size: int = DEFAULT_SHINGLE_SIZE,
+    ) -> None:
+        if num_perm < 2:
+            raise ValueError(f"dedup num_perm must be at least 2, got {num_perm}")
+        if shingle_size < 1:
+            raise ValueError(f"dedup shingle size must be at least 1, got {shingle_size}")
+        self.state = state
+        self.threshold = float(threshold)
+        self.num_perm = int(num_perm)
+        self.shingle_size = int(shingle_size)
+        self.bands, self.rows = lsh_params(self.threshold, self.num_perm)
+        # Built once: a MinHash's permutations are derived from num_perm and seed.
+        self._template = MinHash(num_perm=self.num_perm, seed=_MINHASH_SEED, scheme=_MINHASH_SCHEME)
+        self._last: tuple[str, Fingerprint] | None = None
+        self._check_params()
+
+    def _check_params(self) -> None:
+        params = {"num_perm": self.num_perm, "bands": self.bands, "rows": self.rows, "shingles": self.shingle_size}
+        stored = self.state.get_health(_PARAMS_KEY)
+        if stored is not None and stored != params:
+            # Old band keys were cut differently: older stories are then only found as exact duplicates.
+            logger.warning(
+                "Dedup settings changed from %s to %s: stories recorded before now are only matched "
+                "as exact duplicates until they expire from the state",
+                stored,
+                params,
+            )
+        if stored != params:
+            self.state.set_health(_PARAMS_KEY, params)
+
+    def fingerprint(self, text: str) -> Fingerprint:
+        """Text hash, MinHash signature and band keys of a text (the last one is cached)."""
+        if self._last is not None and self._last[0] == text:
+            return self._last[1]
+        normalised = normalise_text(text)
+        minhash = self._template.copy()
+        grams = shingles(normalised, self.shingle_size)
+        if grams:
+            minhash.update_batch(list(grams))
+        values = np.asarray(minhash.hashvalues, dtype="<u4")
+        result = Fingerprint(
+            text_hash=hashlib.sha256(normalised.encode("utf-8")).hexdigest(),
+            signature=values.tobytes(),
+            band_keys=band_keys(values, self.bands, self.rows),
+        )
+        self._last = (text, result)
+        return result
+
+    def check(self, story_id: str, text: str) -> DedupResult:
+        """Is this story a copy of one recorded before?
+
+        A story already recorded as an original is never a duplicate of
+        anything (re-processing it returns kind None), and never of itself.
+        """
+        if not normalise_text(text):
+            return DedupResult(None, None, 0.0)
+        if self.state.get_signature(story_id) is not None:
+            return DedupResult(None, None, 0.0)
+        fp = self.fingerprint(text)
+        exact = self.state.find_exact(fp.text_hash)
+        if exact is not None and exact != story_id:
+            return DedupResult("exact", exact, 1.0)
+        best_id: str | None = None
+        best = 0.0
+        # Candidates come oldest first; strict ">" keeps the oldest on a tie.
+        for candidate in self.state.near_candidates(fp.band_keys):
+            if candidate == story_id:
+                continue
+            stored = self.state.get_signature(candidate)
+            if stored is None:
+                continue
+            similarity = estimated_similarity(fp.signature, stored)
+            if similarity > best:
+                best_id, best = candidate, similarity
+        if best_id is not None and best >= self.threshold:
+            return DedupResult("near", best_id, best)
+        return DedupResult(None, None, best)
+
+    def record(
+        self,
+        story_id: str,
+        url: str,
+        source: str,
+        text: str,
+        published: str | None = None,
+        seen_at: str | None = None,
+        duplicate_of: str | None = None,
+    ) -> None:
+        """Record a checked story: its URL always, its fingerprint only if it is an original."""
+        self.state.mark_url(url, source)
+        if duplicate_of is not None or not normalise_text(text):
+            return
+        fp = self.fingerprint(text)
+        self.state.add_story(
+            story_id,
+            url,
+            source,
+            fp.text_hash,
+            fp.band_keys,
+            fp.signature,
+            published,
+            seen_at or datetime.now(timezone.utc).isoformat(),
+        )

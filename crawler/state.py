@@ -1,0 +1,575 @@
+"""What newswatch remembers between runs.
+
+One small synchronous interface, :class:`StateStore`, so a networked backend
+can replace the SQLite file later; :func:`open_state` opens the default
+:class:`SqliteState`. The store holds:
+
+* fetched URLs (to skip known articles) and feed validators (ETag /
+  Last-Modified for conditional requests);
+* every original story seen: id, URL, source, text hash, MinHash signature and
+  its LSH band keys (an indexed table, so the near-duplicate index never has to
+  be held in memory);
+* the alert outbox: one row per (story, alert target), pending until delivered;
+* per-source health records (free-form JSON).
+
+Durability: every write that matters is committed on its own (WAL mode,
+``synchronous=NORMAL``), so a killed process keeps every recorded delivery and
+queued alert; only a power failure can lose the last few commits.
+A corrupt or unreadable file raises :class:`StateError` and is left untouched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# Seconds between refreshes of a known URL's last-seen time (see is_known_url).
+_TOUCH_INTERVAL = 24 * 3600
+# last_error is for people reading the outbox, not a log: keep it short.
+_MAX_ERROR_CHARS = 500
+
+
+class StateError(Exception):
+    """The state file cannot be used (corrupt, unreadable, from a newer version)."""
+
+
+@dataclass
+class OutboxRow:
+    """One queued alert: a story for one alert target."""
+
+    id: int
+    story_id: str
+    target_id: str
+    payload: dict[str, Any]
+    status: str  # "pending" or "delivered"
+    attempts: int
+    last_error: str | None
+    created_at: str  # ISO 8601 UTC
+    delivered_at: str | None = None
+
+
+class StateStore(ABC):
+    """The state interface the crawler codes against (see docs/DESIGN.md, "State")."""
+
+    # Run lock and lifetime.
+    @abstractmethod
+    def acquire_lock(self) -> bool:
+        """Take the run lock without waiting; False when another run holds it."""
+
+    @abstractmethod
+    def release_lock(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def prune(self, retention_days: int) -> int:
+        """Forget what is older than ``retention_days``; never pending alerts or their stories."""
+
+    # URLs.
+    @abstractmethod
+    def is_known_url(self, url: str) -> bool: ...
+
+    @abstractmethod
+    def mark_url(self, url: str, source: str) -> None: ...
+
+    # Conditional requests.
+    @abstractmethod
+    def get_validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) last returned for ``url``."""
+
+    @abstractmethod
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
+
+    # Stories.
+    @abstractmethod
+    def find_exact(self, text_hash: str) -> str | None: ...
+
+    @abstractmethod
+    def near_candidates(self, band_keys: list[bytes]) -> list[str]:
+        """Ids of stories sharing at least one band key, oldest recorded first."""
+
+    @abstractmethod
+    def add_story(
+        self,
+        story_id: str,
+        url: str,
+        source: str,
+        text_hash: str,
+        band_keys: list[bytes],
+        signature: bytes,
+        published: str | None,
+        seen_at: str | float | datetime | None,
+    ) -> None: ...
+
+    @abstractmethod
+    def get_signature(self, story_id: str) -> bytes | None: ...
+
+    @abstractmethod
+    def story_count(self) -> int: ...
+
+    # Outbox.
+    @abstractmethod
+    def enqueue(self, story_id: str, target_id: str, payload: dict[str, Any]) -> bool:
+        """Queue an alert; False if this (story, target) pair was queued before."""
+
+    @abstractmethod
+    def pending(self, target_id: str | None = None) -> list[OutboxRow]:
+        """Undelivered alerts, oldest first."""
+
+    @abstractmethod
+    def mark_delivered(self, row_id: int) -> None: ...
+
+    @abstractmethod
+    def mark_failed(self, row_id: int, error: str) -> None:
+        """Count a failed attempt; ``error`` must already be free of secrets."""
+
+    @abstractmethod
+    def outbox_counts(self) -> dict[str, int]:
+        """``{"pending": n, "delivered": m}``."""
+
+    # Health.
+    @abstractmethod
+    def get_health(self, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def set_health(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+# Ordered schema migrations: MIGRATIONS[i] holds the statements that take the
+# file from user_version i to i + 1, applied in one transaction. Append only;
+# never edit a released step.
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        "CREATE TABLE urls ("
+        " url TEXT PRIMARY KEY, source TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL)",
+        "CREATE INDEX urls_last_seen ON urls(last_seen)",
+        "CREATE TABLE validators ("
+        " url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, updated_at REAL NOT NULL)",
+        "CREATE TABLE stories ("
+        " id INTEGER PRIMARY KEY, story_id TEXT NOT NULL UNIQUE, url TEXT NOT NULL, source TEXT NOT NULL,"
+        " text_hash TEXT NOT NULL, signature BLOB NOT NULL, published TEXT, seen_at REAL NOT NULL)",
+        "CREATE INDEX stories_text_hash ON stories(text_hash)",
+        "CREATE INDEX stories_seen_at ON stories(seen_at)",
+        # One row per (band key, story): the primary key is the lookup index, and
+        # story_ref is stories.id (an integer) to keep the biggest table small.
+        "CREATE TABLE story_bands ("
+        " band_key BLOB NOT NULL, story_ref INTEGER NOT NULL, PRIMARY KEY (band_key, story_ref)) WITHOUT ROWID",
+        "CREATE TABLE outbox ("
+        " id INTEGER PRIMARY KEY, story_id TEXT NOT NULL, target_id TEXT NOT NULL, payload TEXT NOT NULL,"
+        " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered')),"
+        " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL, delivered_at REAL,"
+        " UNIQUE (story_id, target_id))",
+        "CREATE INDEX outbox_status ON outbox(status, target_id, id)",
+        "CREATE TABLE health (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
+    ),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _epoch(value: str | float | datetime | None) -> float:
+    """Seconds since the epoch from an ISO 8601 string (naive = UTC), datetime or number."""
+    if value is None:
+        return time.time()
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+class SqliteState(StateStore):
+    """The SQLite backend: one file, one connection, short transactions."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock_file: Any = None
+        # Pipelines run on the reactor thread, but an alert sender may call back
+        # from a worker thread: one connection shared under a lock.
+        self._mutex = threading.RLock()
+        self._conn = self._open()
+
+    # -- opening -------------------------------------------------------
+    def _fail(self, problem: str) -> StateError:
+        return StateError(f"state file {self.path}: {problem} (the file was not deleted or changed)")
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path.exists() and not self.path.is_file():
+            raise self._fail("is not a regular file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"state file {self.path}: cannot create its directory: {exc.strerror}") from exc
+        try:
+            # Autocommit mode: transactions are explicit (see _tx) and short.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        except sqlite3.Error as exc:
+            raise self._fail(f"cannot be opened: {exc}") from exc
+        try:
+            # Read-only checks first, so nothing is written to a file that is not ours.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise self._fail(
+                    f"has schema version {version}, newer than this newswatch understands ({SCHEMA_VERSION})"
+                )
+            if version > 0:
+                result = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if result != "ok":
+                    raise self._fail(f"is corrupt ({result})")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate(conn, version)
+        except StateError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._fail(f"is not a usable newswatch state database ({exc})") from exc
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            logger.info("Migrating state %s to schema version %d", self.path, target)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target:d}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One committed write transaction."""
+        with self._mutex:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._mutex:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- lock and lifetime ---------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def acquire_lock(self) -> bool:
+        # flock on a sidecar file: released by the kernel if the process dies,
+        # so a crashed run never blocks the next one.
+        if self._lock_file is not None:
+            return True
+        handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")  # for people wondering who holds it
+        handle.flush()
+        self._lock_file = handle
+        return True
+
+    def release_lock(self) -> None:
+        if self._lock_file is None:
+            return
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
+        self._lock_file = None
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+        self.release_lock()
+
+    def prune(self, retention_days: int) -> int:
+        """Delete URLs, validators, stories (with band keys) and delivered alerts older than the cutoff.
+
+        Returns the number of URL, validator, story and outbox rows removed
+        (band keys go with their story and are not counted).
+        """
+        cutoff = time.time() - retention_days * 86400
+        with self._tx() as conn:
+            removed = conn.execute("DELETE FROM urls WHERE last_seen < ?", (cutoff,)).rowcount
+            removed += conn.execute("DELETE FROM validators WHERE updated_at < ?", (cutoff,)).rowcount
+            removed += conn.execute(
+                "DELETE FROM outbox WHERE status = 'delivered' AND COALESCE(delivered_at, created_at) < ?",
+                (cutoff,),
+            ).rowcount
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM doomed")
+            conn.execute(
+                "INSERT INTO doomed SELECT id FROM stories WHERE seen_at < ? AND story_id NOT IN "
+                "(SELECT story_id FROM outbox WHERE status = 'pending')",
+                (cutoff,),
+            )
+            conn.execute("DELETE FROM story_bands WHERE story_ref IN (SELECT id FROM doomed)")
+            removed += conn.execute("DELETE FROM stories WHERE id IN (SELECT id FROM doomed)").rowcount
+            conn.execute("DELETE FROM doomed")
+        logger.info("Pruned %d state rows older than %d days from %s", removed, retention_days, self.path)
+        return removed
+
+    # -- URLs ----------------------------------------------------------
+    def is_known_url(self, url: str) -> bool:
+        now = time.time()
+        with self._mutex:
+            row = self._conn.execute("SELECT last_seen FROM urls WHERE url = ?", (url,)).fetchone()
+            if row is None:
+                return False
+            if row[0] < now - _TOUCH_INTERVAL:
+                # Still listed by a feed or sitemap: keep it from expiring, or
+                # pruning would make a years-old sitemap entry look new again.
+                self._conn.execute("UPDATE urls SET last_seen = ? WHERE url = ?", (now, url))
+            return True
+
+    def mark_url(self, url: str, source: str) -> None:
+        now = time.time()
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO urls (url, source, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET last_seen = excluded.last_seen",
+                (url, source, now, now),
+            )
+
+    # -- conditional requests ------------------------------------------
+    def get_validators(self, url: str) -> tuple[str | None, str | None]:
+        rows = self._query("SELECT etag, last_modified FROM validators WHERE url = ?", (url,))
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        with self._tx() as conn:
+            if etag is None and last_modified is None:
+                conn.execute("DELETE FROM validators WHERE url = ?", (url,))
+                return
+            conn.execute(
+                "INSERT INTO validators (url, etag, last_modified, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
+                "last_modified = excluded.last_modified, updated_at = excluded.updated_at",
+                (url, etag, last_modified, time.time()),
+            )
+
+    # -- stories -------------------------------------------------------
+    def find_exact(self, text_hash: str) -> str | None:
+        rows = self._query("SELECT story_id FROM stories WHERE text_hash = ? ORDER BY id LIMIT 1", (text_hash,))
+        return rows[0][0] if rows else None
+
+    def near_candidates(self, band_keys: list[bytes]) -> list[str]:
+        if not band_keys:
+            return []
+        placeholders = ",".join("?" * len(band_keys))
+        rows = self._query(
+            "SELECT story_id FROM stories WHERE id IN "
+            f"(SELECT story_ref FROM story_bands WHERE band_key IN ({placeholders})) ORDER BY id",
+            [bytes(key) for key in band_keys],
+        )
+        return [row[0] for row in rows]
+
+    def add_story(
+        self,
+        story_id: str,
+        url: str,
+        source: str,
+        text_hash: str,
+        band_keys: list[bytes],
+        signature: bytes,
+        published: str | None,
+        seen_at: str | float | datetime | None,
+    ) -> None:
+        """Record an original story. The first recording of a story id wins; later ones are ignored."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
+                (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at)),
+            )
+            if cursor.rowcount == 1:
+                ref = cursor.lastrowid
+                conn.executemany(
+                    "INSERT OR IGNORE INTO story_bands (band_key, story_ref) VALUES (?, ?)",
+                    [(bytes(key), ref) for key in band_keys],
+                )
+
+    def add_stories_bulk(
+        self, rows: Sequence[tuple[str, str, str, str, list[bytes], bytes, str | None, float]]
+    ) -> None:
+        """Many ``add_story`` argument tuples in one transaction (benchmarks, imports)."""
+        with self._tx() as conn:
+            for story_id, url, source, text_hash, keys, signature, published, seen_at in rows:
+                cursor = conn.execute(
+                    "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
+                    (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at)),
+                )
+                if cursor.rowcount == 1:
+                    ref = cursor.lastrowid
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO story_bands (band_key, story_ref) VALUES (?, ?)",
+                        [(key, ref) for key in keys],
+                    )
+
+    def get_signature(self, story_id: str) -> bytes | None:
+        rows = self._query("SELECT signature FROM stories WHERE story_id = ?", (story_id,))
+        return bytes(rows[0][0]) if rows else None
+
+    def story_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM stories")[0][0])
+
+    def iter_signatures(self) -> Iterator[tuple[str, bytes]]:
+        """Every stored (story_id, signature), for tools that need a full scan."""
+        with self._mutex:
+            rows = self._conn.execute("SELECT story_id, signature FROM stories ORDER BY id").fetchall()
+        for story_id, signature in rows:
+            yield story_id, bytes(signature)
+
+    # -- outbox --------------------------------------------------------
+    def enqueue(self, story_id: str, target_id: str, payload: dict[str, Any]) -> bool:
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO outbox (story_id, target_id, payload, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(story_id, target_id) DO NOTHING",
+                (story_id, target_id, json.dumps(payload, ensure_ascii=False), time.time()),
+            )
+            return cursor.rowcount == 1
+
+    def pending(self, target_id: str | None = None) -> list[OutboxRow]:
+        sql = (
+            "SELECT id, story_id, target_id, payload, status, attempts, last_error, created_at, delivered_at "
+            "FROM outbox WHERE status = 'pending'"
+        )
+        params: tuple[Any, ...] = ()
+        if target_id is not None:
+            sql += " AND target_id = ?"
+            params = (target_id,)
+        rows = self._query(sql + " ORDER BY created_at, id", params)
+        return [
+            OutboxRow(
+                id=row[0],
+                story_id=row[1],
+                target_id=row[2],
+                payload=json.loads(row[3]),
+                status=row[4],
+                attempts=row[5],
+                last_error=row[6],
+                created_at=_iso(row[7]) or "",
+                delivered_at=_iso(row[8]),
+            )
+            for row in rows
+        ]
+
+    def _update_row(self, row_id: int, sql: str, params: tuple[Any, ...]) -> None:
+        with self._tx() as conn:
+            if conn.execute(sql, (*params, row_id)).rowcount != 1:
+                raise KeyError(f"no outbox row {row_id}")
+
+    def mark_delivered(self, row_id: int) -> None:
+        self._update_row(
+            row_id,
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ? WHERE id = ?",
+            (time.time(),),
+        )
+
+    def mark_failed(self, row_id: int, error: str) -> None:
+        self._update_row(
+            row_id,
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error[:_MAX_ERROR_CHARS],),
+        )
+
+    def outbox_counts(self) -> dict[str, int]:
+        counts = {"pending": 0, "delivered": 0}
+        for status, count in self._query("SELECT status, COUNT(*) FROM outbox GROUP BY status"):
+            counts[status] = count
+        return counts
+
+    # -- health --------------------------------------------------------
+    def get_health(self, key: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT value FROM health WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def set_health(self, key: str, value: dict[str, Any]) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO health (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, json.dumps(value, ensure_ascii=False, sort_keys=True), time.time()),
+            )
+
+
+def open_state(path: str | os.PathLike[str]) -> StateStore:
+    """Open (creating if missing, migrating if old) the state store at ``path``."""
+    return SqliteState(path)
+
+
+_CRAWLER_ATTR = "_newswatch_state"
+
+
+def state_for(crawler: Any) -> StateStore:
+    """The crawler's shared state store, opened on first use and closed when the engine stops.
+
+    Components call this from ``from_crawler``/``open_spider`` instead of
+    reaching into the spider. The path is the ``NEWSWATCH_STATE_PATH`` setting.
+    """
+    state: StateStore | None = getattr(crawler, _CRAWLER_ATTR, None)
+    if state is not None:
+        return state
+    path = crawler.settings.get("NEWSWATCH_STATE_PATH")
+    if not path:
+        raise StateError("the NEWSWATCH_STATE_PATH setting is not set: newswatch cannot find its state file")
+    state = open_state(path)
+    setattr(crawler, _CRAWLER_ATTR, state)
+
+    from scrapy import signals  # scrapy only matters to this helper
+
+    def _close() -> None:
+        if getattr(crawler, _CRAWLER_ATTR, None) is state:
+            delattr(crawler, _CRAWLER_ATTR)
+        state.close()
+
+    crawler.signals.connect(_close, signal=signals.engine_stopped, weak=False)
+    return state
+
+
+__all__: list[str] = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "OutboxRow",
+    "SqliteState",
+    "StateError",
+    "StateStore",
+    "open_state",
+    "state_for",
+]
