@@ -1,0 +1,374 @@
+"""``python -m crawler review {list,show,stats,report}`` — search the archive, write an HTML report.
+
+Terminal output uses rich tables (colours on a terminal, plain text when piped: the Console is left to
+detect that). Everything read from the archive is shown through :class:`rich.text.Text` after
+:func:`clean`, so neither rich markup nor control characters in a title reach the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from crawler.review.query import (
+    FilterError,
+    Filters,
+    collect_stats,
+    find_story,
+    newest_records_json,
+    newest_rows,
+    parse_when,
+)
+from crawler.review.reader import ArchiveNotFound, iter_records, record_time
+
+logger = logging.getLogger(__name__)
+
+# C0/C1 control characters (ESC starts ANSI sequences); \n and \t are handled per use.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+TOPIC_STYLES = ["cyan", "magenta", "green", "yellow", "blue", "red"]
+
+
+class UsageError(Exception):
+    """A problem with the command line or config; message goes to stderr, exit code 2."""
+
+
+def clean(value: Any, *, one_line: bool = True) -> str:
+    """Archive text made safe for a terminal: no control characters; one line unless asked."""
+    text = _CONTROL.sub("", "" if value is None else str(value))
+    if one_line:
+        text = " ".join(text.split())
+    return text
+
+
+def _console() -> Console:
+    console = Console(highlight=False, markup=False, emoji=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Piped: rich would assume 80 columns and cut titles short; a wide line greps better.
+        console.width = 200
+    return console
+
+
+def _ensure_logging() -> None:
+    # The reader's warnings (malformed lines, cut-short last line) must reach stderr even when
+    # nobody configured logging, e.g. when called through main() directly.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def resolve_archive(args: argparse.Namespace) -> Path:
+    """``--archive`` if given, else the ``archive`` key of the config (``$NEWSWATCH_CONFIG`` or newswatch.yaml)."""
+    if args.archive:
+        return Path(args.archive)
+    config_path = os.environ.get("NEWSWATCH_CONFIG", "newswatch.yaml")
+    try:
+        # Imported here so `review --archive FILE` works without (and tests do not depend on) the config module.
+        from crawler.config import load_config
+
+        return Path(load_config(config_path).archive)
+    except Exception as exc:  # ConfigError, missing file, module not there yet: all mean "say which archive"
+        raise UsageError(f"no --archive given and cannot read the archive path from config {config_path}: {exc}") from exc
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    def split(values: list[str] | None) -> list[str]:
+        return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until, end=True) if args.until else None
+    except FilterError as exc:
+        raise UsageError(str(exc)) from exc
+    return Filters(topics=split(args.topic), sources=split(args.source), languages=split(args.lang),
+                   since=since, until=until, query=args.query, include_duplicates=args.include_duplicates)
+
+
+def _fmt(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M") if when else "—"
+
+
+def _topic_text(topics: Any, palette: dict[str, str]) -> Text:
+    text = Text()
+    for i, topic in enumerate(topics):
+        if i:
+            text.append(", ")
+        name = clean(topic)
+        style = palette.setdefault(name, TOPIC_STYLES[len(palette) % len(TOPIC_STYLES)])
+        text.append(name, style=style)
+    return text
+
+
+# --- list -------------------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    archive = resolve_archive(args)
+    filters = _filters(args)
+    if args.json:
+        out = sys.stdout
+        for line in newest_records_json(iter_records(archive), filters, args.limit):
+            out.write(line + "\n")
+        out.flush()
+        return 0
+
+    copies: Counter[str] = Counter()
+
+    def counting() -> Iterator[dict[str, Any]]:
+        # Count copies of every story while streaming, so the table can say how many outlets followed.
+        for rec in iter_records(archive):
+            if rec.get("duplicate_of"):
+                copies[str(rec["duplicate_of"])] += 1
+            yield rec
+
+    rows = newest_rows(counting(), filters, args.limit)
+    console = _console()
+    palette: dict[str, str] = {}
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
+                  caption=f"{len(rows)} {'story' if len(rows) == 1 else 'stories'}"
+                          f"{'' if filters.include_duplicates else ' (duplicates hidden)'}")
+    table.add_column("Date (UTC)", no_wrap=True, style="dim")
+    table.add_column("Source", no_wrap=True, style="bold")
+    table.add_column("Lang", no_wrap=True)
+    table.add_column("Topics", no_wrap=True)
+    table.add_column("Title", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("Copies", no_wrap=True, justify="right")
+    table.add_column("Story ID", no_wrap=True, style="dim")
+    for row in rows:
+        if row.duplicate_of:
+            copy_cell = Text(f"dup {clean(row.duplicate_kind or '')}".strip(), style="yellow")
+        else:
+            n = copies.get(row.story_id, 0)
+            copy_cell = Text(f"+{n}" if n else "")
+        table.add_row(Text(_fmt(row.when)), Text(clean(row.source)), Text(clean(row.language)),
+                      _topic_text(row.topics, palette), Text(clean(row.title)), copy_cell,
+                      Text(clean(row.story_id)))
+    console.print(table)
+    return 0
+
+
+# --- show -------------------------------------------------------------------------------------------
+
+def cmd_show(args: argparse.Namespace) -> int:
+    archive = resolve_archive(args)
+    record, duplicates, ids = find_story(iter_records(archive), args.story_id)
+    if record is None:
+        if ids:
+            sys.stderr.write(f"story id prefix {args.story_id!r} is ambiguous: {', '.join(sorted(ids)[:10])}\n")
+        else:
+            sys.stderr.write(f"no story {args.story_id!r} in {archive}\n")
+        return 1
+    if args.json:
+        out = dict(record)
+        out["duplicates"] = [{"story_id": d.story_id, "source": d.source, "url": d.url,
+                              "date": d.when.isoformat() if d.when else None, "kind": d.duplicate_kind}
+                             for d in duplicates]
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        return 0
+
+    console = _console()
+    console.print(Text(clean(record["title"]) or "(no title)", style="bold"))
+    meta = Table.grid(padding=(0, 2))
+    meta.add_column(style="dim", no_wrap=True)
+    meta.add_column()
+    when = record_time(record)
+    fields = [
+        ("Story ID", record["story_id"]),
+        ("URL", record["url"]),
+        ("Source", record["source"]),
+        ("Language", record["language"]),
+        ("Date (UTC)", _fmt(when)),
+        ("Published", record["published"] or "—"),
+        ("Fetched at", record["fetched_at"] or "—"),
+        ("Author", record["author"] or "—"),
+    ]
+    for label, value in fields:
+        meta.add_row(label, Text(clean(value)))
+    meta.add_row("Topics", _topic_text(record["topics"], {}))
+    if record["duplicate_of"]:
+        meta.add_row("Duplicate of", Text(f"{clean(record['duplicate_of'])} ({clean(record['duplicate_kind'] or '?')})",
+                                          style="yellow"))
+    console.print(meta)
+
+    console.print(Rule(f"Matches ({len(record['matches'])})", align="left"))
+    if record["matches"]:
+        matches = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        for name in ("Topic", "Term", "Field", "Snippet"):
+            matches.add_column(name, overflow="fold")
+        for m in record["matches"]:
+            m = m if isinstance(m, dict) else {}
+            matches.add_row(Text(clean(m.get("topic"))), Text(clean(m.get("term"))), Text(clean(m.get("field"))),
+                            Text(clean(m.get("snippet"))))
+        console.print(matches)
+
+    console.print(Rule(f"Also carried by ({len(duplicates)})", align="left"))
+    if duplicates:
+        dups = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        for name in ("Date (UTC)", "Source", "Kind", "Story ID", "URL"):
+            dups.add_column(name, no_wrap=name != "URL", overflow="fold")
+        for d in duplicates:
+            dups.add_row(Text(_fmt(d.when)), Text(clean(d.source)), Text(clean(d.duplicate_kind or "")),
+                         Text(clean(d.story_id)), Text(clean(d.url)))
+        console.print(dups)
+    else:
+        console.print("No duplicates of this story in the archive.")
+
+    console.print(Rule("Text", align="left"))
+    console.print(Text(clean(record["text"] or "(no text)", one_line=False)))
+    return 0
+
+
+# --- stats ------------------------------------------------------------------------------------------
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    archive = resolve_archive(args)
+    stats = collect_stats(iter_records(archive), _filters(args))
+    if args.json:
+        sys.stdout.write(json.dumps(stats.as_dict(), ensure_ascii=False) + "\n")
+        return 0
+    console = _console()
+    span = f"{_fmt(stats.first)} – {_fmt(stats.last)} UTC" if stats.first else "no dated stories"
+    dup_note = f", {stats.duplicates} of them duplicates" if args.include_duplicates else " (duplicates hidden)"
+    console.print(Text(f"{stats.total} stories{dup_note}; {span}", style="bold"))
+    for title, counter in (("Topic", stats.topics), ("Source", stats.sources), ("Language", stats.languages)):
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        table.add_column(title)
+        table.add_column("Stories", justify="right")
+        table.add_column("Share", justify="right")
+        for name, count in counter.most_common():
+            table.add_row(Text(clean(name)), str(count), f"{100 * count / stats.total:.0f}%" if stats.total else "")
+        console.print(table)
+    days = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    days.add_column("Day (UTC)", no_wrap=True)
+    days.add_column("Stories", justify="right")
+    days.add_column("", no_wrap=True)
+    peak = max(stats.days.values(), default=0)
+    for day, count in sorted(stats.days.items()):
+        bar = "█" * max(1, round(30 * count / peak)) if peak else ""
+        days.add_row(day, str(count), Text(bar + ("  peak" if count == peak else ""), style="green"))
+    console.print(days)
+    if stats.undated:
+        console.print(f"{stats.undated} stories have no usable date and are not in the per-day counts.")
+    return 0
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from crawler.review.report import write_report
+
+    archive = resolve_archive(args)
+    out = Path(args.out)
+    data = write_report(iter_records(archive), _filters(args), out, archive=str(archive), limit=args.limit)
+    console = _console()
+    console.print(f"wrote {out}: {data.stats.total} stories, {len(data.stats.topics)} topics, "
+                  f"{len(data.stats.days)} days, {len(data.outlets)} outlets")
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------------
+
+def _add_archive(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--archive", metavar="FILE",
+                   help="archive JSONL file (rotated FILE.N / FILE.N.gz are read too); "
+                        "default: the config's archive key ($NEWSWATCH_CONFIG or newswatch.yaml)")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    g.add_argument("--topic", action="append", metavar="NAME", help="only these topics (repeat or comma-separate)")
+    g.add_argument("--source", action="append", metavar="NAME", help="only these sources (case-insensitive)")
+    g.add_argument("--lang", action="append", metavar="CODE", help="only these languages (ISO 639-1, e.g. it)")
+    g.add_argument("--since", metavar="WHEN", help="from this date/time (YYYY-MM-DD, ISO 8601, or 7d/12h/2w ago)")
+    g.add_argument("--until", metavar="WHEN", help="up to this date/time; a bare date includes that whole day")
+    g.add_argument("--query", metavar="WORDS", help='words that must all appear in title or text ("quote phrases")')
+    g.add_argument("--include-duplicates", action="store_true",
+                   help="also show copies of a story carried by other outlets (hidden by default)")
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be ≥ 0")
+    return n
+
+
+def add_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Add list/show/stats/report to a `review` parser."""
+    sub = parser.add_subparsers(dest="review_command", required=True, metavar="{list,show,stats,report}")
+
+    p = sub.add_parser("list", help="one line per story, newest first")
+    _add_archive(p)
+    _add_filters(p)
+    p.add_argument("--limit", type=_positive, metavar="N", help="only the newest N stories")
+    p.add_argument("--json", action="store_true", help="print matching records as JSONL (newest first)")
+    p.set_defaults(func=_guarded(cmd_list))
+
+    p = sub.add_parser("show", help="one story in full: metadata, matches, outlets that carried it, text")
+    _add_archive(p)
+    p.add_argument("story_id", metavar="STORY_ID", help="story id (a unique prefix is enough)")
+    p.add_argument("--json", action="store_true", help="print the record (plus its duplicates) as JSON")
+    p.set_defaults(func=_guarded(cmd_show))
+
+    p = sub.add_parser("stats", help="counts per topic, source, language and day")
+    _add_archive(p)
+    _add_filters(p)
+    p.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    p.set_defaults(func=_guarded(cmd_stats))
+
+    p = sub.add_parser("report", help="write a self-contained HTML report")
+    _add_archive(p)
+    _add_filters(p)
+    p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the report")
+    p.add_argument("--limit", type=_positive, metavar="N", help="only the newest N stories in the table")
+    p.set_defaults(func=_guarded(cmd_report))
+
+
+def _guarded(func: Any) -> Any:
+    """Wrap a command so errors become exit codes the same way under main() and ``python -m crawler``."""
+
+    def run(args: argparse.Namespace) -> int:
+        _ensure_logging()
+        try:
+            return int(func(args))
+        except (UsageError, ArchiveNotFound) as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+        except BrokenPipeError:
+            # `review list | head`: the reader went away; not worth a traceback. Point stdout at devnull so
+            # the interpreter's final flush does not raise again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+
+    run.__name__ = func.__name__
+    run.__doc__ = func.__doc__
+    return run
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``review`` command to the main parser's subparsers; ``args.func(args)`` returns the exit code."""
+    review = subparsers.add_parser("review", help="search the archive and write an HTML report",
+                                   description="Search the story archive; write an HTML report.")
+    add_subcommands(review)
+    return review
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point taking the arguments after ``review`` (e.g. ``["list", "--lang", "it"]``)."""
+    parser = argparse.ArgumentParser(prog="python -m crawler review",
+                                     description="Search the story archive; write an HTML report.")
+    add_subcommands(parser)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
