@@ -55,10 +55,11 @@ def clean(value: Any, *, one_line: bool = True) -> str:
     return text
 
 
-def _console() -> Console:
+def _console(*, wide: bool = False) -> Console:
+    """A Console left to detect the terminal: colours on a TTY, plain text (no ANSI codes) when piped."""
     console = Console(highlight=False, markup=False, emoji=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # Piped: rich would assume 80 columns and cut titles short; a wide line greps better.
+    if wide and not console.is_terminal and "COLUMNS" not in os.environ:
+        # Piped `list`: rich would assume 80 columns and cut titles short; a wide line greps better.
         console.width = 200
     return console
 
@@ -134,7 +135,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             yield rec
 
     rows = newest_rows(counting(), filters, args.limit)
-    console = _console()
+    console = _console(wide=True)
     palette: dict[str, str] = {}
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
                   caption=f"{len(rows)} {'story' if len(rows) == 1 else 'stories'}"
@@ -143,7 +144,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     table.add_column("Source", no_wrap=True, style="bold")
     table.add_column("Lang", no_wrap=True)
     table.add_column("Topics", no_wrap=True)
-    table.add_column("Title", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("Title", no_wrap=True, overflow="ellipsis")
     table.add_column("Copies", no_wrap=True, justify="right")
     table.add_column("Story ID", no_wrap=True, style="dim")
     for row in rows:

@@ -75,7 +75,7 @@ def collect(records: Iterable[dict[str, Any]], filters: Filters) -> ReportData:
                 outlet.later += 1
             else:
                 outlet.first += 1
-            outlet.topics.update(dict.fromkeys(str(t) for t in rec["topics"]))
+            outlet.topics.update(set(str(t) for t in rec["topics"]))
             outlet.languages[str(rec["language"] or "?")] += 1
             if when and (outlet.latest is None or when > outlet.latest):
                 outlet.latest = when
@@ -142,7 +142,8 @@ def chart_svg(stats: Stats) -> str:
         out.append(f'<text class="tick" x="{left - 8}" y="{ty + 4:.1f}" text-anchor="end">{tick}</text>')
     label_every = max(1, math.ceil(len(days) / 12))
     for i, day in enumerate(days):
-        if i % label_every == 0 or i == len(days) - 1:
+        # Every label_every-th day plus the last one, dropping a regular label that would crowd the last.
+        if (i % label_every == 0 and len(days) - 1 - i >= label_every) or i == len(days) - 1:
             out.append(f'<line class="xtick" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{top + plot_h}" '
                        f'y2="{top + plot_h + 5}"/>')
             out.append(f'<text class="tick" x="{x(i):.1f}" y="{top + plot_h + 18}" '
