@@ -1,0 +1,595 @@
+"""Context-aware topic matching for English and Italian tech news.
+
+A topic is a small rule written in YAML (the ``topics:`` list of newswatch.yaml)::
+
+    - name: h800
+      terms:                              # aliases; any one occurrence is a candidate
+        - {regex: 'Nvidia[\\s-]*H800s?'}    # unambiguous: counts alone
+        - {regex: 'H800s?', needs_context: true}
+      context:                            # what an ambiguous term needs nearby
+        window: 30                        # words either side (omit: anywhere)
+        terms: [Nvidia, GPU, Hopper]
+      exclude: [PERC H800, Logitech H800] # cancel the occurrences they cover
+
+Text is normalised before matching so that typography does not hide a mention:
+NFC; every apostrophe variant becomes ``'`` (so the Italian elision *l’Ascend* has a
+word boundary before *Ascend*); every hyphen/dash variant becomes ``-``; exotic spaces
+become a space; soft hyphens and zero-width characters (invisible hyphenation and
+joining hints) are removed. Offsets reported in :class:`Match` always index the
+ORIGINAL string: normalisation keeps a character offset map whenever it changes lengths.
+
+The prefilter looks for one "core" word of every term (its longest run of letters and
+digits, case-folded) in the raw HTML. Every occurrence the matcher can accept contains
+its term's core, and the matcher itself only runs a term's regex when the core is in
+the case-folded normalised text, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import logging
+import re
+import re._constants as _sre_c
+import re._parser as _sre_p
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("title", "body")
+SNIPPET_CHARS = 200
+
+# --- normalisation -----------------------------------------------------------------
+
+_APOSTROPHES = "\u2019\u2018\u201b\u02bc\u00b4\u2032\uff07"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"
+_SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+# Invisible characters that only hint at hyphenation or joining; "Deep\u00adSeek" reads DeepSeek.
+_DELETABLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+
+_TRANSLATE = str.maketrans(
+    {**{c: "'" for c in _APOSTROPHES}, **{c: "-" for c in _DASHES}, **{c: " " for c in _SPACES}}
+)
+_VARIANT_RE = re.compile("[" + re.escape(_APOSTROPHES + _DASHES + _SPACES) + "]")
+_DELETABLE_RE = re.compile("[" + _DELETABLE + "]")
+# The same invisible characters as they appear in raw HTML (after casefold()).
+_DELETABLE_HTML_RE = re.compile(
+    r"[" + _DELETABLE + r"]"
+    r"|&(?:shy|zwj|zwnj|nobreak|zerowidthspace);"
+    r"|&#0*(?:173|820[345]|8288|65279);"
+    r"|&#x0*(?:ad|200[bcd]|2060|feff);"
+)
+_WORD_RE = re.compile(r"\w+")
+
+
+def _normalise(s: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """Return (normalised, starts, ends): starts[i]/ends[i] bound the original characters
+    that produced normalised character i; both are None when offsets are unchanged."""
+    starts: list[int] | None = None
+    ends: list[int] | None = None
+    if not s.isascii() and (_DELETABLE_RE.search(s) or not unicodedata.is_normalized("NFC", s)):
+        s, starts, ends = _normalise_slow(s)
+    if _VARIANT_RE.search(s):
+        s = s.translate(_TRANSLATE)  # one character for one: offsets survive
+    return s, starts, ends
+
+
+def _normalise_slow(s: str) -> tuple[str, list[int], list[int]]:
+    """NFC per base character + its combining marks, dropping invisible characters,
+    while recording where every output character came from."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(s)
+    combining = unicodedata.combining
+    while i < n:
+        if s[i] in _DELETABLE:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (combining(s[j]) or s[j] in _DELETABLE):
+            j += 1
+        cluster = unicodedata.normalize("NFC", _DELETABLE_RE.sub("", s[i:j]))
+        out.append(cluster)
+        starts.extend([i] * len(cluster))
+        ends.extend([j] * len(cluster))
+        i = j
+    return "".join(out), starts, ends
+
+
+def _normalise_rule_text(s: str) -> str:
+    return unicodedata.normalize("NFC", _DELETABLE_RE.sub("", s)).translate(_TRANSLATE)
+
+
+# --- errors and results ------------------------------------------------------------
+
+
+class RuleError(ValueError):
+    """A topic rule that cannot compile. ``key`` is a path such as ``topics[1].context.window``."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(key, problem)
+        self.key = key
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Match:
+    """An accepted occurrence. ``start``/``end`` index the original title or text."""
+
+    topic: str
+    term: str
+    field: str
+    start: int
+    end: int
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Any occurrence of a topic term, with the verdict and why."""
+
+    topic: str
+    term: str
+    field: str
+    start: int
+    end: int
+    text: str
+    accepted: bool
+    reason: str
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- compiling rules ---------------------------------------------------------------
+
+_TOPIC_KEYS = ("name", "description", "terms", "context", "exclude", "fields")
+_TERM_KEYS = ("term", "regex", "label", "case_sensitive", "needs_context")
+_PHRASE_KEYS = ("term", "regex", "label", "case_sensitive")
+_CONTEXT_KEYS = ("terms", "window")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    label: str  # the term as written (or the regex source)
+    regex: re.Pattern[str]
+    core: str  # case-folded word every match contains
+    needs_context: bool = False
+
+
+@dataclass(frozen=True)
+class _Topic:
+    name: str
+    terms: tuple[_Pattern, ...]
+    context: re.Pattern[str] | None
+    context_labels: tuple[str, ...]
+    window: int | None
+    excludes: tuple[_Pattern, ...]
+    fields: tuple[str, ...]
+
+
+def _phrase_regex(text: str) -> str:
+    """A plain term as a regex: literal words; a run of spaces/hyphens between words
+    matches any run of spaces/hyphens or none ("Ascend 910C" = "Ascend-910C" = "Ascend910C")."""
+    parts = [re.escape(p) for p in re.split(r"[\s-]+", text.strip(" -"))]
+    return r"[\s-]*".join(parts)
+
+
+def _bounded(body: str, first_is_word: bool, last_is_word: bool) -> str:
+    # Unicode word boundaries only where the term itself starts/ends with a word character,
+    # so "$DEEPSEEK" still works while "Ascend" never matches inside "ascendente".
+    return (r"(?<!\w)" if first_is_word else "") + f"(?:{body})" + (r"(?!\w)" if last_is_word else "")
+
+
+def _regex_core(pattern: str, key: str) -> str:
+    """The longest word made of literal characters that every match of ``pattern`` must
+    contain. Conservative: only looks at the top level and required groups/repeats."""
+    try:
+        parsed = _sre_p.parse(pattern)
+    except re.error as exc:  # pragma: no cover - compile() reported it already
+        raise RuleError(key, f"not a valid regex: {exc}") from exc
+    best = ""
+
+    def walk(items: Any) -> None:
+        nonlocal best
+        run: list[str] = []
+
+        def flush() -> None:
+            nonlocal best
+            for word in _WORD_RE.findall("".join(run)):
+                if len(word) > len(best):
+                    best = word
+            run.clear()
+
+        for op, av in items:
+            if op is _sre_c.LITERAL:
+                run.append(chr(av))
+                continue
+            flush()
+            if op is _sre_c.SUBPATTERN:
+                walk(av[-1])
+            elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT, _sre_c.POSSESSIVE_REPEAT) and av[0] >= 1:
+                walk(av[2])
+            elif op is _sre_c.ATOMIC_GROUP:
+                walk(av)
+        flush()
+
+    walk(parsed)
+    return best.casefold()
+
+
+def _compile_pattern(raw: Any, key: str, topic: str, allowed: tuple[str, ...]) -> _Pattern:
+    where = f"topic {topic!r}"
+    if isinstance(raw, str):
+        raw = {"term": raw}
+    if not isinstance(raw, dict):
+        raise RuleError(key, f"{where}: expected a string or a mapping, got {type(raw).__name__}")
+    for k in raw:
+        if k not in allowed:
+            raise RuleError(f"{key}.{k}", f"{where}: unknown key {k!r}; expected one of {', '.join(allowed)}")
+    if ("term" in raw) == ("regex" in raw):
+        raise RuleError(key, f"{where}: give exactly one of 'term' or 'regex'")
+    kind = "term" if "term" in raw else "regex"
+    value = raw[kind]
+    if not isinstance(value, str):
+        raise RuleError(f"{key}.{kind}", f"{where}: {kind} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise RuleError(f"{key}.{kind}", f"{where}: empty {kind}")
+    for flag in ("case_sensitive", "needs_context"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise RuleError(f"{key}.{flag}", f"{where}, {kind} {value!r}: {flag} must be true or false")
+    label = raw.get("label", value)
+    if not isinstance(label, str) or not label.strip():
+        raise RuleError(f"{key}.label", f"{where}, {kind} {value!r}: label must be a non-empty string")
+    flags = 0 if raw.get("case_sensitive", False) else re.IGNORECASE
+    if kind == "term":
+        text = _normalise_rule_text(value).strip()
+        words = _WORD_RE.findall(text)
+        if not words:
+            raise RuleError(f"{key}.term", f"{where}: term {value!r} has no letters or digits")
+        body = _phrase_regex(text)
+        core = max(words, key=len).casefold()
+        bounded = _bounded(body, bool(_WORD_RE.match(text)), bool(re.search(r"\w$", text)))
+    else:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise RuleError(f"{key}.regex", f"{where}: regex {value!r} is not valid: {exc}") from exc
+        if re.fullmatch(value, "", flags):
+            raise RuleError(f"{key}.regex", f"{where}: regex {value!r} matches the empty string")
+        core = _regex_core(value, f"{key}.regex")
+        if len(core) < 2:
+            raise RuleError(
+                f"{key}.regex",
+                f"{where}: regex {value!r} needs a literal word (2+ letters/digits, outside "
+                "alternatives and optional parts) that every match contains, for the prefilter",
+            )
+        bounded = _bounded(value, True, True)
+    return _Pattern(
+        label=label,
+        regex=re.compile(bounded, flags),
+        core=core,
+        needs_context=bool(raw.get("needs_context", False)),
+    )
+
+
+def _list_of(raw: Any, key: str, topic: str, what: str) -> list[Any]:
+    if not isinstance(raw, list):
+        raise RuleError(key, f"topic {topic!r}: {what} must be a list, got {type(raw).__name__}")
+    if not raw:
+        raise RuleError(key, f"topic {topic!r}: {what} is empty")
+    return raw
+
+
+def _compile_topic(raw: Any, i: int, seen: set[str]) -> _Topic:
+    key = f"topics[{i}]"
+    if not isinstance(raw, dict):
+        raise RuleError(key, f"a topic must be a mapping, got {type(raw).__name__}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise RuleError(f"{key}.name", "a topic needs a name of letters, digits, '_', '-' or '.'")
+    for k in raw:
+        if k not in _TOPIC_KEYS:
+            raise RuleError(f"{key}.{k}", f"topic {name!r}: unknown key {k!r}; expected one of {', '.join(_TOPIC_KEYS)}")
+    if name in seen:
+        raise RuleError(f"{key}.name", f"topic name {name!r} is used twice")
+    seen.add(name)
+    if "description" in raw and not isinstance(raw["description"], str):
+        raise RuleError(f"{key}.description", f"topic {name!r}: description must be a string")
+    if "terms" not in raw:
+        raise RuleError(f"{key}.terms", f"topic {name!r}: no terms")
+    terms = tuple(
+        _compile_pattern(t, f"{key}.terms[{j}]", name, _TERM_KEYS)
+        for j, t in enumerate(_list_of(raw["terms"], f"{key}.terms", name, "terms"))
+    )
+
+    context: re.Pattern[str] | None = None
+    labels: tuple[str, ...] = ()
+    window: int | None = None
+    if "context" in raw:
+        ctx = raw["context"]
+        ctx_key = f"{key}.context"
+        if isinstance(ctx, list):
+            ctx = {"terms": ctx}
+        if not isinstance(ctx, dict):
+            raise RuleError(ctx_key, f"topic {name!r}: context must be a list of terms or a mapping")
+        for k in ctx:
+            if k not in _CONTEXT_KEYS:
+                raise RuleError(f"{ctx_key}.{k}", f"topic {name!r}: unknown key {k!r}; expected terms, window")
+        if "terms" not in ctx:
+            raise RuleError(f"{ctx_key}.terms", f"topic {name!r}: context has no terms")
+        pats = [
+            _compile_pattern(t, f"{ctx_key}.terms[{j}]", name, _PHRASE_KEYS)
+            for j, t in enumerate(_list_of(ctx["terms"], f"{ctx_key}.terms", name, "context terms"))
+        ]
+        # One regex for all context terms; scoped flags keep each term's own case rule.
+        context = re.compile("|".join(f"(?{'i' if p.regex.flags & re.I else '-i'}:{p.regex.pattern})" for p in pats))
+        labels = tuple(p.label for p in pats)
+        if "window" in ctx:
+            w = ctx["window"]
+            if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
+                raise RuleError(f"{ctx_key}.window", f"topic {name!r}: window must be a positive number of words, got {w!r}")
+            window = w
+    for j, t in enumerate(terms):
+        if t.needs_context and context is None:
+            raise RuleError(f"{key}.terms[{j}].needs_context", f"topic {name!r}: term {t.label!r} needs context but the topic has none")
+
+    excludes: tuple[_Pattern, ...] = ()
+    if "exclude" in raw:
+        excludes = tuple(
+            _compile_pattern(t, f"{key}.exclude[{j}]", name, _PHRASE_KEYS)
+            for j, t in enumerate(_list_of(raw["exclude"], f"{key}.exclude", name, "exclude"))
+        )
+
+    fields: tuple[str, ...] = FIELDS
+    if "fields" in raw:
+        fl = _list_of(raw["fields"], f"{key}.fields", name, "fields")
+        bad = [f for f in fl if f not in FIELDS]
+        if bad:
+            raise RuleError(f"{key}.fields", f"topic {name!r}: unknown field {bad[0]!r}; expected title, body")
+        fields = tuple(f for f in FIELDS if f in fl)
+    return _Topic(name, terms, context, labels, window, excludes, fields)
+
+
+def compile_topics(raw: list[dict[str, Any]]) -> CompiledTopics:
+    """Compile the ``topics:`` list of the config. Raises :class:`RuleError`."""
+    if not isinstance(raw, list):
+        raise RuleError("topics", f"must be a list of topics, got {type(raw).__name__}")
+    seen: set[str] = set()
+    return CompiledTopics([_compile_topic(t, i, seen) for i, t in enumerate(raw)])
+
+
+# --- matching ----------------------------------------------------------------------
+
+
+class _Field:
+    """One field (title or body) of a story, normalised once and shared by all topics."""
+
+    def __init__(self, name: str, original: str, word_offset: int = 0) -> None:
+        self.name = name
+        self.original = original
+        self.norm, self._starts, self._ends = _normalise(original)
+        self.folded = self.norm.casefold()
+        self._words: list[int] | None = None
+        self.word_offset = word_offset  # title words come before body words
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        """Map a normalised span to the original string."""
+        if self._starts is None or self._ends is None:
+            return a, b
+        return self._starts[a], self._ends[b - 1]
+
+    @property
+    def words(self) -> list[int]:
+        if self._words is None:
+            self._words = [m.start() for m in _WORD_RE.finditer(self.norm)]
+        return self._words
+
+    def word_count(self) -> int:
+        return len(self.words)
+
+    def word_index(self, pos: int) -> int:
+        """Global index of the word at or just before normalised offset ``pos``."""
+        return self.word_offset + max(bisect.bisect_right(self.words, pos) - 1, 0)
+
+
+def snippet(text: str, start: int, end: int, limit: int = SNIPPET_CHARS) -> str:
+    """The sentence(s) around ``text[start:end]``, at most about ``limit`` characters,
+    whitespace collapsed; "…" marks a cut inside a sentence."""
+    room = max(limit - (end - start), 40) // 2
+    lo, hi = max(0, start - room), min(len(text), end + room)
+    before = text[lo:start]
+    cut = None
+    for m in re.finditer(r"[.!?…](?:[\"”’»)]*)\s+", before):
+        cut = m.end()
+    head_cut = lo > 0
+    if cut is not None:
+        lo, head_cut = lo + cut, False
+    elif head_cut:
+        sp = re.search(r"\s", before)
+        if sp:
+            lo += sp.end()
+    after = text[end:hi]
+    m = re.search(r"[.!?…](?=[\"”’»)]*(?:\s|$))", after)
+    tail_cut = hi < len(text)
+    if m:
+        hi, tail_cut = end + m.end(), False
+    elif tail_cut:
+        sp = None
+        for sp in re.finditer(r"\s", after):
+            pass
+        if sp:
+            hi = end + sp.start()
+    out = " ".join(_DELETABLE_RE.sub("", text[lo:hi]).split())
+    return ("…" if head_cut else "") + out + ("…" if tail_cut else "")
+
+
+class CompiledTopics:
+    """Compiled topic rules; build with :func:`compile_topics`."""
+
+    def __init__(self, topics: list[_Topic]) -> None:
+        self._topics = topics
+        cores = sorted({t.core for topic in topics for t in topic.terms})
+        self._ascii_cores = tuple(c for c in cores if c.isascii())
+        self._other_cores = tuple(c for c in cores if not c.isascii())
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self._topics]
+
+    def __len__(self) -> int:
+        return len(self._topics)
+
+    # -- prefilter
+    def prefilter(self, raw_html: str) -> bool:
+        """True unless the page certainly cannot match: no term's core word appears in
+        the case-folded page, even after removing soft hyphens / zero-width characters
+        (raw or as entities). Apostrophe, dash and space entities need no handling: a
+        core never contains them."""
+        if not self._topics:
+            return False
+        low = raw_html.casefold()
+        if any(c in low for c in self._ascii_cores):
+            return True
+        if _DELETABLE_HTML_RE.search(low):
+            low = _DELETABLE_HTML_RE.sub("", low)
+            if any(c in low for c in self._ascii_cores):
+                return True
+        if self._other_cores:
+            # Letters outside ASCII may be written as entities (&egrave;): decode like the extractor.
+            text = _normalise(html.unescape(raw_html))[0].casefold()
+            return any(c in text for c in self._other_cores)
+        return False
+
+    # -- matching
+    def explain(self, title: str | None, text: str | None) -> list[Candidate]:
+        """Every candidate occurrence of every topic, with accepted True/False and why."""
+        title_f = _Field("title", title or "")
+        body_f = _Field("body", text or "")
+        fields = {"title": title_f, "body": body_f}
+        body_f.word_offset = title_f.word_count() if any(t.window for t in self._topics) else 0
+        out: list[Candidate] = []
+        for topic in self._topics:
+            out.extend(self._explain_topic(topic, fields, lambda f, a, b: snippet(f.original, a, b)))
+        return out
+
+    def match(self, title: str | None, text: str | None) -> list[Match]:
+        """Accepted matches only, title first, in text order."""
+        return [
+            Match(c.topic, c.term, c.field, c.start, c.end, c.snippet)
+            for c in self.explain(title, text)
+            if c.accepted
+        ]
+
+    def _explain_topic(
+        self, topic: _Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str]
+    ) -> list[Candidate]:
+        raw: list[tuple[int, int, int, _Field, int, int, _Pattern, bool, str]] = []
+        ctx_cache: dict[str, list[tuple[int, int]]] = {}
+        for fname in topic.fields:
+            f = fields[fname]
+            if not f.norm:
+                continue
+            excl: list[tuple[int, int, str]] | None = None
+            for order, term in enumerate(topic.terms):
+                if term.core not in f.folded:
+                    continue  # same test as the prefilter: the two cannot disagree
+                for m in term.regex.finditer(f.norm):
+                    a, b = m.span()
+                    if excl is None:
+                        excl = [
+                            (e.start(), e.end(), x.label)
+                            for x in topic.excludes
+                            if x.core in f.folded
+                            for e in x.regex.finditer(f.norm)
+                        ]
+                    hit = next((lbl for s, e, lbl in excl if s < b and a < e), None)
+                    if hit is not None:
+                        accepted, reason = False, f"excluded: {hit}"
+                    elif term.needs_context and not self._has_context(topic, fields, f, a, b, ctx_cache):
+                        accepted, reason = False, self._no_context_reason(topic)
+                    else:
+                        accepted, reason = True, "matched"
+                    raw.append((FIELDS.index(fname), a, b, f, order, 0, term, accepted, reason))
+        # Overlapping candidates of one topic ("Ascend 910C" and "Ascend") are one mention:
+        # keep an accepted one over a rejected one, then the longest, then the first listed term.
+        raw.sort(key=lambda r: (not r[7], -(r[2] - r[1]), r[4], r[0], r[1]))
+        kept: list[tuple[int, int, int, _Field, int, int, _Pattern, bool, str]] = []
+        for r in raw:
+            if not any(k[0] == r[0] and k[1] < r[2] and r[1] < k[2] for k in kept):
+                kept.append(r)
+        kept.sort(key=lambda r: (r[0], r[1]))
+        out = []
+        for fi, a, b, f, _order, _, term, accepted, reason in kept:
+            start, end = f.span(a, b)
+            out.append(
+                Candidate(
+                    topic=topic.name,
+                    term=term.label,
+                    field=f.name,
+                    start=start,
+                    end=end,
+                    text=f.original[start:end],
+                    accepted=accepted,
+                    reason=reason,
+                    snippet=make_snippet(f, start, end),
+                )
+            )
+        return out
+
+    @staticmethod
+    def _context_hits(topic: _Topic, f: _Field, cache: dict[str, list[tuple[int, int]]]) -> list[tuple[int, int]]:
+        if f.name not in cache:
+            assert topic.context is not None
+            cache[f.name] = [m.span() for m in topic.context.finditer(f.norm)]
+        return cache[f.name]
+
+    def _has_context(
+        self,
+        topic: _Topic,
+        fields: dict[str, _Field],
+        f: _Field,
+        a: int,
+        b: int,
+        cache: dict[str, list[tuple[int, int]]],
+    ) -> bool:
+        """Context counts anywhere in the title (a title frames the whole story); in the
+        body only within ``window`` words of the match (title words count as coming just
+        before the body). Without a window, anywhere in title or body."""
+        title = fields["title"]
+        if title.norm:
+            for s, e in self._context_hits(topic, title, cache):
+                if not (f is title and s < b and a < e):  # a match is not its own context
+                    return True
+        body = fields["body"]
+        if not body.norm:
+            return False
+        if topic.window is not None:
+            first, last = f.word_index(a), f.word_index(max(b - 1, a))
+        for s, e in self._context_hits(topic, body, cache):
+            if f is body and s < b and a < e:
+                continue  # a match is not its own context
+            if topic.window is None:
+                return True
+            ws, we = body.word_index(s), body.word_index(max(e - 1, s))
+            if max(ws - last, first - we) <= topic.window:
+                return True
+        return False
+
+    @staticmethod
+    def _no_context_reason(topic: _Topic) -> str:
+        labels = list(topic.context_labels)
+        shown = ", ".join(labels[:8]) + (", …" if len(labels) > 8 else "")
+        where = f" within {topic.window} words" if topic.window else ""
+        return f"no context: needs one of {shown}{where}"
