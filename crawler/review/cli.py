@@ -181,27 +181,24 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     console = _console()
     console.print(Text(clean(record["title"]) or "(no title)", style="bold"))
-    meta = Table.grid(padding=(0, 2))
-    meta.add_column(style="dim", no_wrap=True)
-    meta.add_column()
     when = record_time(record)
-    fields = [
-        ("Story ID", record["story_id"]),
-        ("URL", record["url"]),
-        ("Source", record["source"]),
-        ("Language", record["language"]),
-        ("Date (UTC)", _fmt(when)),
-        ("Published", record["published"] or "—"),
-        ("Fetched at", record["fetched_at"] or "—"),
-        ("Author", record["author"] or "—"),
+    fields: list[tuple[str, Text]] = [
+        ("Story ID", Text(clean(record["story_id"]))),
+        ("URL", Text(clean(record["url"]), style="underline")),
+        ("Source", Text(clean(record["source"]), style="bold")),
+        ("Language", Text(clean(record["language"]))),
+        ("Date (UTC)", Text(_fmt(when))),
+        ("Published", Text(clean(record["published"] or "—"))),
+        ("Fetched at", Text(clean(record["fetched_at"] or "—"))),
+        ("Author", Text(clean(record["author"] or "—"))),
+        ("Topics", _topic_text(record["topics"], {})),
     ]
-    for label, value in fields:
-        meta.add_row(label, Text(clean(value)))
-    meta.add_row("Topics", _topic_text(record["topics"], {}))
     if record["duplicate_of"]:
-        meta.add_row("Duplicate of", Text(f"{clean(record['duplicate_of'])} ({clean(record['duplicate_kind'] or '?')})",
-                                          style="yellow"))
-    console.print(meta)
+        fields.append(("Duplicate of", Text(f"{clean(record['duplicate_of'])} "
+                                            f"({clean(record['duplicate_kind'] or '?')})", style="yellow")))
+    for label, value in fields:
+        # soft_wrap: long URLs stay on one line, whole, so they can be copied.
+        console.print(Text.assemble((f"{label:<13}", "dim"), value), soft_wrap=True)
 
     console.print(Rule(f"Matches ({len(record['matches'])})", align="left"))
     if record["matches"]:
@@ -216,13 +213,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     console.print(Rule(f"Also carried by ({len(duplicates)})", align="left"))
     if duplicates:
-        dups = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
-        for name in ("Date (UTC)", "Source", "Kind", "Story ID", "URL"):
-            dups.add_column(name, no_wrap=name != "URL", overflow="fold")
+        width = max(len(clean(d.source)) for d in duplicates)
         for d in duplicates:
-            dups.add_row(Text(_fmt(d.when)), Text(clean(d.source)), Text(clean(d.duplicate_kind or "")),
-                         Text(clean(d.story_id)), Text(clean(d.url)))
-        console.print(dups)
+            console.print(Text.assemble((_fmt(d.when), "dim"), "  ", (f"{clean(d.source):<{width}}", "bold"), "  ",
+                                        (f"{clean(d.duplicate_kind or '?'):<5}", "yellow"), "  ",
+                                        (clean(d.story_id), "dim"), "  ", clean(d.url)), soft_wrap=True)
     else:
         console.print("No duplicates of this story in the archive.")
 
