@@ -1,0 +1,82 @@
+"""Pipeline stage 400: mark stories already seen, in this run or an earlier one.
+
+Duplicates are not dropped: they go on to the archive with ``duplicate_of`` and
+``duplicate_kind`` set (so the archive shows every outlet that carried a
+story), and the alert stage skips them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Deduplicator
+from crawler.items import Story
+from crawler.state import StateStore, state_for
+
+logger = logging.getLogger(__name__)
+
+
+class DedupPipeline:
+    """Sets ``duplicate_of``/``duplicate_kind`` and records originals in the state store.
+
+    Settings: ``DEDUP_THRESHOLD`` (float), ``DEDUP_NUM_PERM`` and
+    ``DEDUP_SHINGLES`` (ints); the store comes from :func:`crawler.state.state_for`.
+    """
+
+    def __init__(self, state: StateStore, dedup: Deduplicator, stats: Any) -> None:
+        self.state = state
+        self.dedup = dedup
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DedupPipeline:
+        settings = crawler.settings
+        state = state_for(crawler)
+        dedup = Deduplicator(
+            state,
+            threshold=settings.getfloat("DEDUP_THRESHOLD", DEFAULT_THRESHOLD),
+            num_perm=settings.getint("DEDUP_NUM_PERM", DEFAULT_NUM_PERM),
+            shingle_size=settings.getint("DEDUP_SHINGLES", DEFAULT_SHINGLE_SIZE),
+        )
+        return cls(state, dedup, crawler.stats)
+
+    def open_spider(self) -> None:
+        logger.info(
+            "Dedup: threshold %.2f, %d permutations (%d bands x %d rows), %d-word shingles, %d stories in state",
+            self.dedup.threshold,
+            self.dedup.num_perm,
+            self.dedup.bands,
+            self.dedup.rows,
+            self.dedup.shingle_size,
+            self.state.story_count(),
+        )
+
+    def close_spider(self) -> None:
+        # The store is shared and closed on engine_stopped (state_for), not here:
+        # the alert stage still needs it after this pipeline closes.
+        pass
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Story) or not item.text:
+            return item
+        kind, duplicate_of, similarity = self.dedup.check(item.story_id, item.text)
+        item.duplicate_kind = kind
+        item.duplicate_of = duplicate_of
+        self.dedup.record(
+            item.story_id,
+            item.url,
+            item.source,
+            item.text,
+            published=item.published,
+            seen_at=item.fetched_at or None,
+            duplicate_of=duplicate_of,
+        )
+        if kind is None:
+            self.stats.inc_value("dedup/new")
+        else:
+            self.stats.inc_value(f"dedup/{kind}")
+            logger.info(
+                "%s duplicate (similarity %.2f): %s [%s] of story %s", kind, similarity, item.url, item.source, duplicate_of
+            )
+        return item
