@@ -1,0 +1,345 @@
+"""The alert outbox: decide what to send to whom, send it with apprise, and record the outcome.
+
+Guarantees (with the state store's outbox):
+
+* A delivery is recorded (``enqueue``, one row per story and target) *before* anything is sent, so a failed or
+  interrupted send is never lost: the row stays pending and the next run sends it, before its new stories.
+* A row is marked delivered only after apprise reported success for its target, and the mark is written right
+  after the send, in the same worker thread. A row already delivered is never sent again.
+* The one window for a repeat: a run that dies (SIGKILL, power loss) after the service accepted a message and before
+  the mark was committed leaves the row pending, and the next run sends that message again. The window is the
+  time between the service's answer and one SQLite commit; a send that hangs until the run dies is inside it too
+  (the service may have received it).
+
+Sending is blocking (apprise is synchronous). :class:`Outbox` itself is synchronous and thread-safe where it has to
+be: planning (``plan_open``/``accept``/``plan_close``) runs on the caller's thread, :meth:`Outbox.run` may run on a
+worker thread (one per target, so one slow or failing target never holds up the others).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import apprise
+from apprise import NotifyFormat
+from apprise.plugins.email import NotifyEmail
+from apprise.plugins.slack import NotifySlack
+
+from crawler.alerts.formatters import (
+    EMAIL,
+    SLACK,
+    TEXT,
+    Message,
+    format_digest,
+    format_story,
+    story_payload,
+)
+
+logger = logging.getLogger(__name__)
+
+# For tests and Slack-compatible relays: where apprise posts Slack webhook messages instead of hooks.slack.com.
+SLACK_WEBHOOK_ENV = "NEWSWATCH_SLACK_WEBHOOK_URL"
+
+# Loggers that print secrets at DEBUG: apprise (tokens, SMTP details) and urllib3 (request lines with webhook tokens).
+_NOISY_LOGGERS = ("apprise", "urllib3")
+
+
+class AlertTargetLike(Protocol):
+    """What delivery needs of a target (``crawler.config.AlertTarget`` fits)."""
+
+    id: str
+    url: str
+    privacy_url: str
+    topics: Sequence[str] | None
+    mode: str
+    max_per_run: int | None
+
+
+class AlertConfigError(ValueError):
+    """A target URL apprise cannot use. The message names the target id, never the URL."""
+
+
+def quiet_secret_loggers() -> None:
+    """Keep the loggers that print tokens at DEBUG at INFO or above, whatever the crawl's log level."""
+    for name in _NOISY_LOGGERS:
+        log = logging.getLogger(name)
+        if log.getEffectiveLevel() < logging.INFO:
+            log.setLevel(logging.INFO)
+
+
+def apply_slack_webhook_override(environ: Mapping[str, str] | None = None) -> str:
+    """Point apprise's Slack plugin at ``$NEWSWATCH_SLACK_WEBHOOK_URL`` when that is set; returns the URL in use.
+
+    For tests and Slack-compatible relays. Unset leaves apprise's ``NotifySlack.webhook_url`` as it is.
+    """
+    environ = os.environ if environ is None else environ
+    url = (environ.get(SLACK_WEBHOOK_ENV) or "").strip().rstrip("/")
+    if url:
+        NotifySlack.webhook_url = url
+    return str(NotifySlack.webhook_url)
+
+
+def wants(target: AlertTargetLike, topics: Iterable[str]) -> bool:
+    """Whether *target* takes a story with *topics* (``target.topics`` None = every topic)."""
+    topics = list(topics)
+    if not topics:
+        return False
+    return target.topics is None or any(topic in target.topics for topic in topics)
+
+
+class Channel:
+    """One target's apprise service, set up so what arrives is exactly what the formatter produced.
+
+    * Slack: block-kit mode with a ``mrkdwn`` section and the body passed through unconverted (apprise's legacy
+      mode and its Markdown conversion would re-escape our entities or rewrite ``*bold*``; its passthrough mode
+      even turns an escaped ``&lt;!channel&gt;`` back into a live mention).
+    * Email: HTML, which apprise sends as ``multipart/alternative`` with a plain-text part derived from the HTML.
+    * Anything else: declared plain text, which apprise adapts to the service.
+    """
+
+    def __init__(self, target: AlertTargetLike, *, pace: bool = True) -> None:
+        self.target = target
+        plugin = apprise.Apprise.instantiate(target.url)
+        if plugin is None:
+            raise AlertConfigError(f"alert target {target.id!r}: apprise cannot use its URL ({target.privacy_url})")
+        if isinstance(plugin, NotifySlack):
+            self.kind = SLACK
+            plugin.use_blocks = True
+            plugin.notify_format = NotifyFormat.MARKDOWN
+            self._body_format: NotifyFormat | None = None
+        elif isinstance(plugin, NotifyEmail):
+            self.kind = EMAIL
+            plugin.notify_format = NotifyFormat.HTML
+            self._body_format = None
+        else:
+            self.kind = TEXT
+            self._body_format = NotifyFormat.TEXT
+        if not pace:
+            # apprise sleeps between two messages to the same service (5.5 s for email); tests turn that off.
+            plugin.request_rate_per_sec = 0
+        self._apprise = apprise.Apprise()
+        self._apprise.add(plugin)
+
+    def send_once(self, message: Message) -> tuple[bool, str]:
+        """One attempt; returns (success, apprise status name). Exceptions become a failure, never a crash."""
+        try:
+            result = self._apprise.notify(body=message.body, title=message.title, body_format=self._body_format)
+        except Exception as exc:  # noqa: BLE001 - a broken service must not stop the run
+            # The exception text may quote the URL; only its type is kept.
+            return False, f"error {type(exc).__name__}"
+        return bool(result), getattr(getattr(result, "status", None), "name", "FAILURE" if not result else "SUCCESS")
+
+
+@dataclass
+class Job:
+    """One message for one target, covering one or more outbox rows."""
+
+    target_id: str
+    rows: list[Any]  # crawler.state.OutboxRow
+    digest: bool
+    heading: str | None = None
+
+    @property
+    def row_ids(self) -> list[int]:
+        return [row.id for row in self.rows]
+
+
+@dataclass
+class JobResult:
+    job: Job
+    ok: bool
+    attempts: int
+    error: str | None = None
+    marked: bool = True
+
+
+@dataclass
+class _TargetRun:
+    """Per-target bookkeeping for one run."""
+
+    instant_sent: int = 0  # instant messages scheduled this run (counts against max_per_run)
+    failed: set[int] = field(default_factory=set)  # rows whose send failed this run: left for the next run
+
+
+class Outbox:
+    """Plans and performs deliveries for one run.
+
+    ``plan_open()`` → jobs for rows left pending by earlier runs; ``accept(record)`` → enqueue a new story for the
+    targets that want it, returning the instant jobs; ``plan_close()`` → the run's digests. ``run(job)`` sends one
+    job (with retries and backoff) and records the outcome in the state store.
+    """
+
+    def __init__(
+        self,
+        state: Any,
+        targets: Sequence[AlertTargetLike],
+        *,
+        retries: int = 3,
+        backoff: float = 1.0,
+        pace: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.state = state
+        self.targets = {target.id: target for target in targets}
+        self.retries = max(int(retries), 0)
+        self.backoff = max(float(backoff), 0.0)
+        self.sleep = sleep
+        self.channels: dict[str, Channel] = {}
+        for target in targets:
+            try:
+                self.channels[target.id] = Channel(target, pace=pace)
+            except AlertConfigError as exc:
+                logger.error("%s; its alerts stay pending", exc)
+        self._runs = {target.id: _TargetRun() for target in targets}
+        self._lock = threading.Lock()
+
+    # -- planning (caller's thread) -----------------------------------------------------------------------------
+    def _budget_left(self, target: AlertTargetLike) -> bool:
+        limit = target.max_per_run
+        return limit is None or self._runs[target.id].instant_sent < limit
+
+    def _instant_or_hold(self, target: AlertTargetLike, rows: Iterable[Any]) -> list[Job]:
+        jobs = []
+        for row in rows:
+            if not self._budget_left(target):
+                break  # held: goes out in the closing digest
+            self._runs[target.id].instant_sent += 1
+            jobs.append(Job(target.id, [row], digest=False))
+        return jobs
+
+    def plan_open(self) -> list[Job]:
+        """Jobs for rows earlier runs left pending (failed, interrupted, or never sent), oldest first."""
+        jobs: list[Job] = []
+        for target_id, target in self.targets.items():
+            if target_id not in self.channels:
+                continue
+            rows = self.state.pending(target_id)
+            if not rows:
+                continue
+            logger.info("Alert target %s: %d alert(s) pending from earlier runs", target_id, len(rows))
+            if target.mode == "digest":
+                jobs.append(Job(target_id, rows, digest=True, heading=_heading(len(rows), "from earlier runs")))
+            else:
+                jobs.extend(self._instant_or_hold(target, rows))
+        return jobs
+
+    def accept(self, record: Mapping[str, Any]) -> tuple[int, list[Job]]:
+        """Enqueue the story *record* (an archive record) for every target that wants its topics.
+
+        Returns how many rows were queued and the instant jobs to run now. The rows are committed before this
+        returns, i.e. before any send starts.
+        """
+        topics = list(record.get("topics") or [])
+        payload: dict[str, Any] | None = None
+        queued = 0
+        jobs: list[Job] = []
+        for target_id, target in self.targets.items():
+            if not wants(target, topics):
+                continue
+            if payload is None:
+                payload = story_payload(record)
+            if not self.state.enqueue(record["story_id"], target_id, payload):
+                continue  # this story was queued for this target before: never twice
+            queued += 1
+            if target.mode == "digest" or target_id not in self.channels:
+                continue
+            if self._budget_left(target):
+                rows = [r for r in self.state.pending(target_id) if r.story_id == record["story_id"]]
+                jobs.extend(self._instant_or_hold(target, rows))
+        return queued, jobs
+
+    def plan_close(self) -> list[Job]:
+        """One digest per target with everything still pending that was not tried (and failed) in this run:
+        a digest target's stories, and an instant target's stories past its ``max_per_run``."""
+        jobs: list[Job] = []
+        for target_id, target in self.targets.items():
+            if target_id not in self.channels:
+                continue
+            with self._lock:
+                failed = set(self._runs[target_id].failed)
+            rows = [row for row in self.state.pending(target_id) if row.id not in failed]
+            if not rows:
+                continue
+            if target.mode == "digest":
+                heading = _heading(len(rows))
+            else:
+                heading = _heading(len(rows), f"more (limit of {target.max_per_run} alerts per run reached)")
+            jobs.append(Job(target_id, rows, digest=True, heading=heading))
+        return jobs
+
+    # -- sending (any thread; one job at a time per target) ------------------------------------------------------
+    def message_for(self, job: Job) -> Message:
+        target = self.targets[job.target_id]
+        kind = self.channels[job.target_id].kind
+        payloads = [row.payload for row in job.rows]
+        if job.digest:
+            return format_digest(kind, payloads, job.heading, target.topics)
+        return format_story(kind, payloads[0], target.topics)
+
+    def run(self, job: Job) -> JobResult:
+        """Send *job* (retrying with backoff), then mark its rows delivered or failed. Blocks."""
+        channel = self.channels[job.target_id]
+        ok, attempts, status = send_with_retries(
+            channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id
+        )
+        error = None if ok else f"{channel.kind} delivery failed after {attempts} attempt(s): {status}"
+        marked = True
+        for row_id in job.row_ids:
+            try:
+                if ok:
+                    self.state.mark_delivered(row_id)
+                else:
+                    self.state.mark_failed(row_id, error or "failed")
+            except Exception:  # noqa: BLE001 - the other rows still get their mark
+                marked = False
+                logger.exception("Could not record the outcome of alert row %d for %s", row_id, job.target_id)
+        if not ok:
+            with self._lock:
+                self._runs[job.target_id].failed.update(job.row_ids)
+        if ok:
+            logger.info(
+                "Alert sent to %s: %s", job.target_id, f"digest of {len(job.rows)}" if job.digest else job.rows[0].story_id
+            )
+        return JobResult(job, ok, attempts, error, marked)
+
+    def run_all(self, jobs: Iterable[Job]) -> list[JobResult]:
+        """Run *jobs* one after the other on this thread (for tools and tests without an event loop)."""
+        return [self.run(job) for job in jobs]
+
+
+def send_with_retries(
+    channel: Channel,
+    message: Message,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    label: str = "",
+) -> tuple[bool, int, str]:
+    """Send *message*, retrying up to *retries* times after ``backoff``, ``2*backoff``, … seconds.
+
+    Returns (success, attempts made, last apprise status). Blocks while sending and waiting.
+    """
+    ok, status, attempts = False, "FAILURE", 0
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(backoff * 2 ** (attempt - 1))
+        attempts += 1
+        ok, status = channel.send_once(message)
+        if ok:
+            break
+        logger.warning("Alert to %s failed (attempt %d of %d, %s)", label or channel.target.id, attempts, retries + 1, status)
+    return ok, attempts, status
+
+
+def _heading(count: int, what: str = "") -> str:
+    noun = "story" if count == 1 else "stories"
+    if what:
+        return f"newswatch: {count} new {noun} {what}"
+    return f"newswatch: {count} new {noun}"

@@ -1,0 +1,381 @@
+"""Alert messages: one formatter per channel kind, all built from the same story payload.
+
+A *payload* is what the outbox stores per delivery: the story's archive record without ``text``, plus ``snippet``
+(one or two sentences around the first match, plain text) and ``snippet_hit`` (``[start, end]`` of the matched
+term inside ``snippet``, or ``None``). See :func:`story_payload`.
+
+Channel kinds:
+
+* ``slack`` — Slack ``mrkdwn``. Every piece of text that came from the web goes through :func:`slack_escape`
+  (``&``, ``<``, ``>``), so a headline cannot open a link or a mention such as ``<!channel>``. The delivery code
+  hands the body to apprise unchanged (see ``delivery.py``): what the webhook receives is exactly this text.
+* ``email`` — an HTML body (every web string HTML-escaped, the title linked, the URL also spelled out so it survives
+  in the plain-text part that apprise derives from the HTML for ``multipart/alternative``) and a subject line.
+* ``text`` — plain text for every other apprise scheme.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+SLACK = "slack"
+EMAIL = "email"
+TEXT = "text"
+KINDS = (SLACK, EMAIL, TEXT)
+
+# Slack rejects section blocks whose text is longer than 3000 characters; digests stay under this.
+SLACK_MAX_CHARS = 2900
+# Digests list at most this many stories; the rest is counted in a closing line.
+DIGEST_MAX_STORIES = 50
+SNIPPET_MAX_CHARS = 320
+TITLE_MAX_CHARS = 200
+SUBJECT_PREFIX = "[newswatch]"
+
+_WS = re.compile(r"\s+")
+# A sentence ends at . ! ? or … followed by whitespace.
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered message: ``title`` is the email subject / apprise title ("" for Slack), ``body`` the text."""
+
+    kind: str
+    title: str
+    body: str
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The payload stored in the outbox
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> str:
+    """One line of text: whitespace (newlines included) collapsed, so no web string can add lines or headers."""
+    return _WS.sub(" ", str(value or "")).strip()
+
+
+def _shorten(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def make_snippet(text: str, start: int | None, end: int | None) -> tuple[str, list[int] | None]:
+    """One or two sentences of *text* around ``text[start:end]``; returns the snippet and the hit's offsets in it.
+
+    Without a usable match (``start`` is None, or the match is in the title) the snippet is the lead of the text.
+    Whitespace is collapsed; the snippet is at most ``SNIPPET_MAX_CHARS`` long and always keeps the hit.
+    """
+    text = text or ""
+    if start is None or end is None or not (0 <= start < end <= len(text)):
+        lead = _clean(text[: SNIPPET_MAX_CHARS * 2])
+        cut = _SENTENCE_END.search(lead, 80)
+        lead = lead[: cut.end()] if cut else lead
+        return _shorten(lead, SNIPPET_MAX_CHARS), None
+
+    # Sentence containing the hit: from the end of the previous sentence to the end of this one.
+    begin = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        begin = m.end()
+    after = _SENTENCE_END.search(text, end)
+    stop = after.end() if after else len(text)
+    if stop - begin < 120:
+        # Short sentence: add the next one for context.
+        nxt = _SENTENCE_END.search(text, stop + 1)
+        stop = nxt.end() if nxt else len(text)
+
+    pre = _WS.sub(" ", text[begin:start]).lstrip()
+    hit = _WS.sub(" ", text[start:end])
+    post = _WS.sub(" ", text[end:stop]).rstrip()
+    # Trim the context (not the hit) to the size limit, keeping the hit roughly centred.
+    room = max(SNIPPET_MAX_CHARS - len(hit), 0)
+    if len(pre) + len(post) > room:
+        keep_pre = min(len(pre), room // 2)
+        keep_post = min(len(post), room - keep_pre)
+        keep_pre = min(len(pre), room - keep_post)
+        if keep_pre < len(pre):
+            pre = "…" + pre[len(pre) - keep_pre + 1 :] if keep_pre else ""
+        if keep_post < len(post):
+            post = post[: max(keep_post - 1, 0)] + "…" if keep_post else ""
+    return pre + hit + post, [len(pre), len(pre) + len(hit)]
+
+
+def story_payload(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The outbox payload for an archive record: every field but ``text``, plus ``snippet`` and ``snippet_hit``."""
+    payload = {key: value for key, value in record.items() if key != "text"}
+    matches = list(record.get("matches") or [])
+    body_hit = next((m for m in matches if m.get("field") == "body"), None)
+    if body_hit is not None:
+        snippet, hit = make_snippet(record.get("text") or "", body_hit.get("start"), body_hit.get("end"))
+    else:
+        snippet, hit = make_snippet(record.get("text") or "", None, None)
+    payload["snippet"] = snippet
+    payload["snippet_hit"] = hit
+    return payload
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Small pieces shared by the formatters
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def slack_escape(value: str) -> str:
+    """Slack's control characters as entities: the only escaping Slack needs, and all it needs."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def safe_link_url(url: Any) -> str | None:
+    """*url* if it is an http(s) URL, with characters that could end a Slack link (``|``, ``<``, ``>``, spaces,
+    quotes) percent-encoded; ``None`` for anything else (``javascript:``, ``mailto:`` …), which is then not linked."""
+    url = str(url or "").strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in ("http", "https"):
+        return None
+    return quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
+
+
+def published_label(value: Any) -> str:
+    """``2024-05-01 09:30 UTC`` for an ISO 8601 timestamp; the cleaned raw value if it does not parse."""
+    if not value:
+        return "unknown"
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return _shorten(_clean(value), 40)
+    if when.tzinfo is None:
+        return when.strftime("%Y-%m-%d %H:%M") if (when.hour or when.minute) else when.strftime("%Y-%m-%d")
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _title(payload: Mapping[str, Any]) -> str:
+    return _shorten(_clean(payload.get("title")) or _clean(payload.get("url")) or "(untitled)", TITLE_MAX_CHARS)
+
+
+def _topics(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) -> list[str]:
+    topics = [_clean(t) for t in payload.get("topics") or []]
+    if wanted is not None:
+        topics = [t for t in topics if t in wanted] or topics
+    return topics
+
+
+def _snippet_parts(payload: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The snippet split into (before, hit, after); hit is "" when there is none."""
+    snippet = str(payload.get("snippet") or "")
+    hit = payload.get("snippet_hit")
+    if isinstance(hit, (list, tuple)) and len(hit) == 2 and 0 <= hit[0] < hit[1] <= len(snippet):
+        return snippet[: hit[0]], snippet[hit[0] : hit[1]], snippet[hit[1] :]
+    return snippet, "", ""
+
+
+def _facts(payload: Mapping[str, Any]) -> tuple[str, str, str]:
+    source = _clean(payload.get("source")) or "unknown source"
+    language = _clean(payload.get("language")) or "?"
+    return source, language, published_label(payload.get("published"))
+
+
+def group_by_topic(
+    payloads: Iterable[Mapping[str, Any]], wanted: Sequence[str] | None = None
+) -> dict[str, list[Mapping[str, Any]]]:
+    """Stories grouped under their first topic (restricted to *wanted* when given); order of first appearance."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for payload in payloads:
+        topics = _topics(payload, wanted) or ["other"]
+        groups.setdefault(topics[0], []).append(payload)
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Slack
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _slack_link(payload: Mapping[str, Any]) -> str:
+    title = slack_escape(_title(payload))
+    url = safe_link_url(payload.get("url"))
+    return f"<{slack_escape(url)}|{title}>" if url else title
+
+
+def slack_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) -> Message:
+    source, language, published = _facts(payload)
+    topics = ", ".join(_topics(payload, wanted)) or "—"
+    lines = [
+        f"*{_slack_link(payload)}*",
+        f"{slack_escape(source)} · {slack_escape(language)} · published {slack_escape(published)}",
+        f"Topics: {slack_escape(topics)}",
+    ]
+    before, hit, after = _snippet_parts(payload)
+    if before or hit or after:
+        # Asterisks inside the term would close the bold early; the term is shown without them.
+        bold = f"*{slack_escape(hit.replace('*', ''))}*" if hit.strip("* ") else slack_escape(hit)
+        lines.append(f"> {slack_escape(before)}{bold}{slack_escape(after)}")
+    return Message(SLACK, "", "\n".join(lines))
+
+
+def slack_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
+    lines = [f"*{slack_escape(heading)}*"]
+    size = len(lines[0])
+    shown = 0
+    for topic, items in group_by_topic(payloads, wanted).items():
+        header = f"\n*{slack_escape(topic)}* ({len(items)})"
+        if size + len(header) > SLACK_MAX_CHARS or shown >= DIGEST_MAX_STORIES:
+            break
+        lines.append(header)
+        size += len(header) + 1
+        for payload in items:
+            source, _language, published = _facts(payload)
+            line = f"• {_slack_link(payload)} — {slack_escape(source)}, {slack_escape(published)}"
+            if size + len(line) + 1 > SLACK_MAX_CHARS or shown >= DIGEST_MAX_STORIES:
+                break
+            lines.append(line)
+            size += len(line) + 1
+            shown += 1
+    if shown < len(payloads):
+        lines.append(f"\n…and {len(payloads) - shown} more (see the archive).")
+    return Message(SLACK, "", "\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Email
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _h(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _email_link(payload: Mapping[str, Any]) -> str:
+    title = _h(_title(payload))
+    url = safe_link_url(payload.get("url"))
+    return f'<a href="{_h(url)}">{title}</a>' if url else title
+
+
+def email_subject(topics: Sequence[str], what: str) -> str:
+    label = ", ".join(topics) if topics else "news"
+    return _shorten(_clean(f"{SUBJECT_PREFIX} {label}: {what}"), 250)
+
+
+def email_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) -> Message:
+    source, language, published = _facts(payload)
+    topics = _topics(payload, wanted)
+    url = safe_link_url(payload.get("url"))
+    before, hit, after = _snippet_parts(payload)
+    parts = [
+        f"<h2>{_email_link(payload)}</h2>",
+        f"<p>Source: {_h(source)} ({_h(language)})<br>Published: {_h(published)}<br>"
+        f"Topics: {_h(', '.join(topics) or '—')}</p>",
+    ]
+    if before or hit or after:
+        parts.append(f"<blockquote>{_h(before)}<b>{_h(hit)}</b>{_h(after)}</blockquote>" if hit else
+                     f"<blockquote>{_h(before)}</blockquote>")
+    if url:
+        # Spelled out too: the plain-text alternative (derived from this HTML by apprise) keeps the address.
+        parts.append(f'<p>Link: <a href="{_h(url)}">{_h(url)}</a></p>')
+    return Message(EMAIL, email_subject(topics, _title(payload)), "\n".join(parts))
+
+
+def email_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
+    groups = group_by_topic(payloads, wanted)
+    parts = [f"<h2>{_h(heading)}</h2>"]
+    shown = 0
+    for topic, items in groups.items():
+        if shown >= DIGEST_MAX_STORIES:
+            break
+        parts.append(f"<h3>{_h(topic)} ({len(items)})</h3>")
+        parts.append("<ul>")
+        for payload in items:
+            if shown >= DIGEST_MAX_STORIES:
+                break
+            source, language, published = _facts(payload)
+            url = safe_link_url(payload.get("url"))
+            link = f'<br><a href="{_h(url)}">{_h(url)}</a>' if url else ""
+            parts.append(
+                f"<li>{_email_link(payload)} — {_h(source)} ({_h(language)}), {_h(published)}{link}</li>"
+            )
+            shown += 1
+        parts.append("</ul>")
+    if shown < len(payloads):
+        parts.append(f"<p>…and {len(payloads) - shown} more (see the archive).</p>")
+    subject = email_subject(list(groups), heading)
+    return Message(EMAIL, subject, "\n".join(parts))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Plain text (every other apprise scheme)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def text_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) -> Message:
+    source, language, published = _facts(payload)
+    topics = _topics(payload, wanted)
+    lines = [
+        _title(payload),
+        _clean(payload.get("url")),
+        f"{source} ({language}), published {published}",
+        f"Topics: {', '.join(topics) or '—'}",
+    ]
+    snippet = "".join(_snippet_parts(payload))
+    if snippet:
+        lines.append(snippet)
+    return Message(TEXT, email_subject(topics, _title(payload)), "\n".join(lines))
+
+
+def text_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
+    groups = group_by_topic(payloads, wanted)
+    lines = [heading]
+    shown = 0
+    for topic, items in groups.items():
+        if shown >= DIGEST_MAX_STORIES:
+            break
+        lines.append(f"\n{topic} ({len(items)})")
+        for payload in items:
+            if shown >= DIGEST_MAX_STORIES:
+                break
+            source, _language, published = _facts(payload)
+            lines.append(f"- {_title(payload)} — {source}, {published}\n  {_clean(payload.get('url'))}")
+            shown += 1
+    if shown < len(payloads):
+        lines.append(f"\n…and {len(payloads) - shown} more (see the archive).")
+    return Message(TEXT, email_subject(list(groups), heading), "\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------------------------------
+
+_STORY = {SLACK: slack_story, EMAIL: email_story, TEXT: text_story}
+_DIGEST = {SLACK: slack_digest, EMAIL: email_digest, TEXT: text_digest}
+
+
+def format_story(kind: str, payload: Mapping[str, Any], wanted: Sequence[str] | None = None) -> Message:
+    """One story as one message for a channel *kind*; *wanted* = the target's topics (None = all)."""
+    return _STORY[kind](payload, wanted)
+
+
+def digest_heading(count: int) -> str:
+    return f"newswatch: {count} new {'story' if count == 1 else 'stories'}"
+
+
+def format_digest(
+    kind: str, payloads: Sequence[Mapping[str, Any]], heading: str | None = None, wanted: Sequence[str] | None = None
+) -> Message:
+    """Several stories as one message, a section per topic."""
+    return _DIGEST[kind](payloads, heading or digest_heading(len(payloads)), wanted)
+
+
+def format_text_block(kind: str, title: str, lines: Sequence[str]) -> Message:
+    """A message from our own (non-web, but still escaped) title and lines — used for health alerts."""
+    if kind == SLACK:
+        body = "\n".join([f"*{slack_escape(title)}*", *(slack_escape(line) for line in lines)])
+        return Message(SLACK, "", body)
+    if kind == EMAIL:
+        items = "".join(f"<li>{_h(line)}</li>" for line in lines)
+        return Message(EMAIL, _shorten(_clean(f"{SUBJECT_PREFIX} {title}"), 250), f"<h2>{_h(title)}</h2><ul>{items}</ul>")
+    return Message(TEXT, _shorten(_clean(f"{SUBJECT_PREFIX} {title}"), 250), "\n".join(lines))
