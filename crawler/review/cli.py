@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # C0/C1 control characters (ESC starts ANSI sequences); \n and \t are handled per use.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A browser copes with a few thousand table rows; past that the report is for the chart and summary.
+REPORT_ROWS = 2000
 TOPIC_STYLES = ["cyan", "magenta", "green", "yellow", "blue", "red"]
 
 
@@ -328,7 +330,9 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     _add_archive(p)
     _add_filters(p)
     p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the report")
-    p.add_argument("--limit", type=_positive, metavar="N", help="only the newest N stories in the table")
+    p.add_argument("--limit", type=_positive, metavar="N", default=REPORT_ROWS,
+                   help=f"only the newest N stories in the table (default {REPORT_ROWS}; "
+                        "the chart and outlet summary always count all)")
     p.set_defaults(func=_guarded(cmd_report))
 
 

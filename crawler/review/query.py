@@ -97,7 +97,7 @@ class Filters:
         return True
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Row:
     """What `list` and `report` keep of a story: no text, no matches."""
 

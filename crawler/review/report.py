@@ -7,6 +7,7 @@ fetch that might still slip in. Every string taken from the archive goes through
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -58,8 +59,11 @@ class ReportData:
     outlets: dict[str, Outlet] = field(default_factory=lambda: defaultdict(Outlet))
 
 
-def collect(records: Iterable[dict[str, Any]], filters: Filters) -> ReportData:
-    """One pass over the archive gathering everything the report shows (no article text is kept)."""
+def collect(records: Iterable[dict[str, Any]], filters: Filters, limit: int | None = None) -> ReportData:
+    """One pass over the archive gathering everything the report shows (no article text is kept).
+
+    Counters cover every matching story; the story table keeps only the newest ``limit`` rows (a heap).
+    """
     data = ReportData(filters)
     # Outlet coverage counts copies too: "carried the story later" is half of what it is for.
     with_copies = replace(filters, include_duplicates=True)
@@ -81,7 +85,11 @@ def collect(records: Iterable[dict[str, Any]], filters: Filters) -> ReportData:
                 outlet.latest = when
         if filters.accepts(rec, when):
             data.stats.add(rec, when)
-            data.rows.append(make_row(rec, when, seq))
+            row = make_row(rec, when, seq)
+            if limit is None or len(data.rows) < limit:
+                heapq.heappush(data.rows, row)
+            elif limit > 0:
+                heapq.heappushpop(data.rows, row)
     data.rows.sort(reverse=True)
     for rows in data.duplicates.values():
         rows.sort()
@@ -206,11 +214,12 @@ def _link(text: str, url: str) -> str:
     return f'<a href="{esc(href)}" rel="noopener noreferrer">{esc(text)}</a>'
 
 
-def _story_table(data: ReportData, limit: int | None) -> str:
-    rows = data.rows if limit is None else data.rows[:limit]
+def _story_table(data: ReportData) -> str:
+    rows = data.rows
     out = []
-    if limit is not None and len(data.rows) > limit:
-        out.append(f'<p class="note">Showing the newest {limit} of {len(data.rows)} stories.</p>')
+    if len(rows) < data.stats.total:
+        out.append(f'<p class="note">Showing the newest {len(rows)} of {data.stats.total} stories '
+                   '(chart and outlet summary count them all).</p>')
     out.append('<table class="stories"><thead><tr><th>Date (UTC)</th><th>Source</th><th>Lang</th>'
                '<th>Topics</th><th>Title</th><th>Also carried by</th></tr></thead><tbody>')
     for row in rows:
@@ -276,8 +285,7 @@ td ul { margin: 0; padding-left: 16px; } a { color: #0b5cad; }
 """
 
 
-def render(data: ReportData, *, archive: str, limit: int | None = None,
-           generated: datetime | None = None) -> str:
+def render(data: ReportData, *, archive: str, generated: datetime | None = None) -> str:
     """The whole HTML document as a string."""
     generated = generated or datetime.now(timezone.utc)
     s = data.stats
@@ -303,7 +311,7 @@ def render(data: ReportData, *, archive: str, limit: int | None = None,
         "<h2>Coverage per outlet</h2>",
         _outlet_table(data),
         "<h2>Stories</h2>",
-        _story_table(data, limit),
+        _story_table(data),
         "</body></html>",
     ])
 
@@ -311,8 +319,8 @@ def render(data: ReportData, *, archive: str, limit: int | None = None,
 def write_report(records: Iterable[dict[str, Any]], filters: Filters, out: Path, *, archive: str,
                  limit: int | None = None) -> ReportData:
     """Collect, render and write the report atomically (temp file + rename)."""
-    data = collect(records, filters)
-    html_text = render(data, archive=archive, limit=limit)
+    data = collect(records, filters, limit)
+    html_text = render(data, archive=archive)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(html_text, encoding="utf-8")
