@@ -263,21 +263,28 @@ class SqliteState(StateStore):
                 conn.execute("ROLLBACK")
                 raise
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StateError(f"state file {self.path}: the store is closed")
+        return self._conn
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One committed write transaction."""
         with self._mutex:
-            self._conn.execute("BEGIN IMMEDIATE")
+            conn = self._db
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._mutex:
-            return self._conn.execute(sql, params).fetchall()
+            return self._db.execute(sql, params).fetchall()
 
     # -- lock and lifetime ---------------------------------------------
     @property
@@ -347,13 +354,13 @@ class SqliteState(StateStore):
     def is_known_url(self, url: str) -> bool:
         now = time.time()
         with self._mutex:
-            row = self._conn.execute("SELECT last_seen FROM urls WHERE url = ?", (url,)).fetchone()
+            row = self._db.execute("SELECT last_seen FROM urls WHERE url = ?", (url,)).fetchone()
             if row is None:
                 return False
             if row[0] < now - _TOUCH_INTERVAL:
                 # Still listed by a feed or sitemap: keep it from expiring, or
                 # pruning would make a years-old sitemap entry look new again.
-                self._conn.execute("UPDATE urls SET last_seen = ? WHERE url = ?", (now, url))
+                self._db.execute("UPDATE urls SET last_seen = ? WHERE url = ?", (now, url))
             return True
 
     def mark_url(self, url: str, source: str) -> None:
@@ -451,7 +458,7 @@ class SqliteState(StateStore):
     def iter_signatures(self) -> Iterator[tuple[str, bytes]]:
         """Every stored (story_id, signature), for tools that need a full scan."""
         with self._mutex:
-            rows = self._conn.execute("SELECT story_id, signature FROM stories ORDER BY id").fetchall()
+            rows = self._db.execute("SELECT story_id, signature FROM stories ORDER BY id").fetchall()
         for story_id, signature in rows:
             yield story_id, bytes(signature)
 
