@@ -22,14 +22,22 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import apprise
 from apprise import NotifyFormat
-from apprise.plugins.email import NotifyEmail
 from apprise.plugins.slack import NotifySlack
+
+from crawler import secrets
+
+with warnings.catch_warnings():
+    # apprise's email plugin imports the stdlib's imghdr, deprecated since Python 3.11 (removed in 3.13). Importing
+    # it here once, quietly, keeps apprise's plugin loading from failing where DeprecationWarnings are errors.
+    warnings.filterwarnings("ignore", message=".*imghdr.*", category=DeprecationWarning)
+    from apprise.plugins.email import NotifyEmail
 
 from crawler.alerts.formatters import (
     EMAIL,
@@ -67,6 +75,7 @@ class AlertConfigError(ValueError):
 
 def quiet_secret_loggers() -> None:
     """Keep the loggers that print tokens at DEBUG at INFO or above, whatever the crawl's log level."""
+    secrets.guard_apprise_logger()
     for name in _NOISY_LOGGERS:
         log = logging.getLogger(name)
         if log.getEffectiveLevel() < logging.INFO:
@@ -105,7 +114,11 @@ class Channel:
 
     def __init__(self, target: AlertTargetLike, *, pace: bool = True) -> None:
         self.target = target
-        plugin = apprise.Apprise.instantiate(target.url)
+        # Registered so the apprise log filter masks them even if apprise logs them at INFO or above.
+        secrets.register_url(target.url)
+        with secrets.quiet_apprise():
+            # apprise's parse errors echo the whole URL.
+            plugin = apprise.Apprise.instantiate(target.url)
         if plugin is None:
             raise AlertConfigError(f"alert target {target.id!r}: apprise cannot use its URL ({target.privacy_url})")
         if isinstance(plugin, NotifySlack):
