@@ -1,0 +1,128 @@
+"""The raw-HTML prefilter never drops a page the full matcher would accept.
+
+Every labelled passage is rendered into HTML pages with different entity encodings;
+the text a parser extracts from each page is matched, and whenever that finds
+something the prefilter must have said True for the raw page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.entities import codepoint2name
+
+import lxml.html
+import pytest
+
+from crawler.evaluate import DEFAULT_CASES, default_topics_path, load_cases, load_topics
+from crawler.matching import compile_topics
+
+TOPICS = load_topics(default_topics_path())
+CASES = load_cases(DEFAULT_CASES, TOPICS.names)
+
+PAGE = """<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>Tech news</title>
+<style>.x{{color:red}}</style><script>var tracking = {{id: 1}};</script></head>
+<body><nav><a href="/">Home</a> <a href="/hardware">Hardware</a></nav>
+<h1>{title}</h1><article><p>{body}</p></article>
+<footer>&copy; 2025 Example Media &middot; P.IVA 01234567890</footer></body></html>"""
+
+
+def _decimal(s: str) -> str:
+    return "".join(c if c.isascii() else f"&#{ord(c)};" for c in html.escape(s, quote=False))
+
+
+def _named(s: str) -> str:
+    return "".join(
+        c if c.isascii() else (f"&{codepoint2name[ord(c)]};" if ord(c) in codepoint2name else f"&#x{ord(c):x};")
+        for c in html.escape(s, quote=False)
+    )
+
+
+def _typeset(s: str) -> str:
+    """What a CMS with smart typography and a hyphenation plugin emits: curly apostrophes,
+    non-breaking hyphens and spaces, soft hyphens inside long words, all as entities."""
+    s = html.escape(s, quote=False)
+    s = re.sub(r"(?<=\w)'(?=\w)", "&rsquo;", s)
+    s = s.replace("-", "&#x2011;")
+    s = re.sub(r"\b(\w{3})(\w{3,})", r"\1&shy;\2", s)
+    words = s.split(" ")
+    return "".join(w + ("&nbsp;" if i % 2 else " ") for i, w in enumerate(words)).rstrip()
+
+
+def _zero_width(s: str) -> str:
+    s = html.escape(s, quote=False)
+    return re.sub(r"\b(\w{2})(\w{2,})", r"\1&#8203;\2", s)
+
+
+RENDERERS = {
+    "utf8": lambda s: html.escape(s, quote=False),
+    "decimal": _decimal,
+    "named": _named,
+    "typeset": _typeset,
+    "zero-width": _zero_width,
+}
+
+
+def render(case, how: str) -> str:
+    enc = RENDERERS[how]
+    return PAGE.format(lang=case.lang, title=enc(case.title), body=enc(case.body))
+
+
+def extract(page: str) -> tuple[str, str]:
+    doc = lxml.html.fromstring(page)
+    return doc.xpath("string(//h1)"), doc.xpath("string(//article)")
+
+
+@pytest.mark.parametrize("how", sorted(RENDERERS))
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_prefilter_keeps_every_page_the_matcher_accepts(case, how):
+    page = render(case, how)
+    title, body = extract(page)
+    got = {m.topic for m in TOPICS.match(title, body)}
+    # the encodings are only typography: the verdict is the labelled one for every rendering
+    assert got == set(case.topics)
+    if got:
+        assert TOPICS.prefilter(page)
+
+
+def test_rendering_is_faithful():
+    case = next(c for c in CASES if "\u2011" in c.title)
+    for how in RENDERERS:
+        title, _ = extract(render(case, how))
+        if how in ("utf8", "decimal", "named"):
+            assert title == case.title
+
+
+@pytest.mark.parametrize(
+    "fragment, expected",
+    [
+        ("Apple presenta i nuovi MacBook con un processore pi&ugrave; efficiente.", False),
+        ("Oroscopo: la Luna in Toro porta novit&agrave;.", False),
+        ("<p>Le GPU H800 di Nvidia</p>", True),
+        ("<p>DEEPSEEK</p>", True),
+        ("<p>Deep&shy;Seek</p>", True),
+        ("<p>Deep&#173;Seek</p>", True),
+        ("<p>Deep&#xAD;Seek</p>", True),
+        ("<p>Deep\u00adSeek</p>", True),
+        ("<p>H&#8203;800</p>", True),
+        ("<p>H&#x200b;800</p>", True),
+        ("<p>dell&rsquo;H800</p>", True),
+        ("<p>l&#8217;Ascend&nbsp;910C</p>", True),
+        ("<p>Cloud&shy;Matrix</p>", True),
+        ('<img alt="Nvidia logo"> <p>Nvidia H100</p>', True),  # the least specific safe core
+    ],
+)
+def test_prefilter_table(fragment, expected):
+    assert TOPICS.prefilter(PAGE.format(lang="it", title="", body=fragment)) is expected
+
+
+def test_prefilter_handles_non_ascii_cores_through_entities():
+    t = compile_topics([{"name": "caffe", "terms": ["caffè"]}])
+    assert t.prefilter("<p>un caff&egrave; espresso</p>")
+    assert t.prefilter("<p>un CAFF&#200; espresso</p>")
+    assert not t.prefilter("<p>un tè verde</p>")
+
+
+def test_prefilter_with_no_topics_is_false():
+    assert compile_topics([]).prefilter("<p>DeepSeek</p>") is False
