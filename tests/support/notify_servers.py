@@ -114,7 +114,9 @@ class SlackStandIn:
         httpd = _SlackHTTPServer(("127.0.0.1", 0), _SlackHandler)
         httpd.stand_in = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="slack-stand-in", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stand-in", daemon=True
+        )
         self._thread.start()
         return self
 
