@@ -225,3 +225,24 @@ def test_missing_archive_and_missing_config(tmp_path: Path, capsys: pytest.Captu
     monkeypatch.setenv("NEWSWATCH_CONFIG", str(tmp_path / "missing.yaml"))
     code, _, err = run(capsys, "stats")
     assert code == 2 and "no --archive given" in err and "missing.yaml" in err
+
+
+@pytest.mark.parametrize(("columns", "headers"), [
+    ("80", ["Date (UTC)", "Source", "Title", "Story ID"]),
+    ("100", ["Date (UTC)", "Source", "Topics", "Title", "Story ID"]),
+    ("140", ["Date (UTC)", "Source", "Lang", "Topics", "Title", "Copies", "Story ID"]),
+])
+def test_list_fits_the_width_keeping_dates_and_ids(archive: TestArchive, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch, columns: str,
+                                                   headers: list[str]) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    code, out, _ = run(capsys, "list", "--archive", str(archive.path), "--include-duplicates", "--limit", "30")
+    lines = out.splitlines()
+    header = next(line for line in lines if "Date (UTC)" in line)
+    assert code == 0 and [h for h in ["Date (UTC)", "Source", "Lang", "Topics", "Title", "Copies", "Story ID"]
+                          if h in header] == headers
+    assert all(len(line) <= int(columns) for line in lines)
+    newest = sorted(archive.records, key=when, reverse=True)[:30]
+    rows = [line for line in lines if line.strip().startswith("2025-")]
+    for line, rec in zip(rows, newest, strict=True):
+        assert line.split()[:2] == when(rec).strftime("%Y-%m-%d %H:%M").split() and line.split()[-1] == rec["story_id"]

@@ -74,10 +74,14 @@ def _ensure_logging() -> None:
 
 
 def resolve_archive(args: argparse.Namespace) -> Path:
-    """``--archive`` if given, else the ``archive`` key of the config (``$NEWSWATCH_CONFIG`` or newswatch.yaml)."""
+    """``--archive`` if given, else the ``archive`` key of the config.
+
+    The config is ``python -m crawler --config FILE`` when the main parser gave one, else
+    ``$NEWSWATCH_CONFIG``, else newswatch.yaml.
+    """
     if args.archive:
         return Path(args.archive)
-    config_path = os.environ.get("NEWSWATCH_CONFIG", "newswatch.yaml")
+    config_path = getattr(args, "config", None) or os.environ.get("NEWSWATCH_CONFIG") or "newswatch.yaml"
     try:
         # Imported here so `review --archive FILE` works without (and tests do not depend on) the config module.
         from crawler.config import load_config
@@ -142,22 +146,42 @@ def cmd_list(args: argparse.Namespace) -> int:
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
                   caption=f"{len(rows)} {'story' if len(rows) == 1 else 'stories'}"
                           f"{'' if filters.include_duplicates else ' (duplicates hidden)'}")
-    table.add_column("Date (UTC)", no_wrap=True, style="dim")
-    table.add_column("Source", no_wrap=True, style="bold")
-    table.add_column("Lang", no_wrap=True)
-    table.add_column("Topics", no_wrap=True)
-    table.add_column("Title", no_wrap=True, overflow="ellipsis")
-    table.add_column("Copies", no_wrap=True, justify="right")
-    table.add_column("Story ID", no_wrap=True, style="dim")
+    def widest(header: str, cells: list[str], cap: int) -> int:
+        return min(max([len(header), *map(len, cells)]), cap)
+
+    topic_cells = [", ".join(clean(t) for t in row.topics) for row in rows]
+    # Every column but Title keeps its full width, so a narrow terminal shortens titles with an
+    # ellipsis instead of cutting dates and ids; when even that does not fit, the least needed
+    # columns go first (copies, then language, then topics).
+    widths = {"Date (UTC)": 16, "Source": widest("Source", [clean(r.source) for r in rows], 24), "Lang": 4,
+              "Topics": widest("Topics", topic_cells, 30), "Copies": 9, "Story ID": 16}
+    min_title = 16
+
+    def title_room() -> int:
+        # 3 characters of padding/separator per column in this box style.
+        return console.width - sum(widths.values()) - 3 * (len(widths) + 1)
+
+    for optional in ("Copies", "Lang", "Topics"):
+        if title_room() >= min_title:
+            break
+        del widths[optional]
+    title_width = max(min_title, min(title_room(), widest("Title", [clean(r.title) for r in rows], 1000)))
+    columns = [("Date (UTC)", "dim", "left"), ("Source", "bold", "left"), ("Lang", "", "left"),
+               ("Topics", "", "left"), ("Title", "", "left"), ("Copies", "", "right"), ("Story ID", "dim", "left")]
+    columns = [c for c in columns if c[0] == "Title" or c[0] in widths]
+    for name, style, justify in columns:
+        table.add_column(name, style=style, justify=justify, no_wrap=True, overflow="ellipsis",
+                         width=title_width if name == "Title" else widths[name])
     for row in rows:
         if row.duplicate_of:
             copy_cell = Text(f"dup {clean(row.duplicate_kind or '')}".strip(), style="yellow")
         else:
             n = copies.get(row.story_id, 0)
             copy_cell = Text(f"+{n}" if n else "")
-        table.add_row(Text(_fmt(row.when)), Text(clean(row.source)), Text(clean(row.language)),
-                      _topic_text(row.topics, palette), Text(clean(row.title)), copy_cell,
-                      Text(clean(row.story_id)))
+        cells = {"Date (UTC)": Text(_fmt(row.when)), "Source": Text(clean(row.source)),
+                 "Lang": Text(clean(row.language)), "Topics": _topic_text(row.topics, palette),
+                 "Title": Text(clean(row.title)), "Copies": copy_cell, "Story ID": Text(clean(row.story_id))}
+        table.add_row(*(cells[name] for name, _, _ in columns))
     console.print(table)
     return 0
 

@@ -200,7 +200,7 @@ def _filters_text(filters: Filters) -> str:
     if filters.since:
         parts.append("since " + filters.since.strftime("%Y-%m-%d %H:%M UTC"))
     if filters.until:
-        parts.append("until " + filters.until.strftime("%Y-%m-%d %H:%M UTC"))
+        parts.append("before " + filters.until.strftime("%Y-%m-%d %H:%M UTC"))
     if filters.query:
         parts.append(f"words: {filters.query}")
     parts.append("duplicates included" if filters.include_duplicates else "duplicates hidden")
