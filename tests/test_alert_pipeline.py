@@ -426,3 +426,59 @@ def test_killed_run_resumes_without_repeating_delivered_alerts(
     store = open_state(state)
     assert store.outbox_counts() == {"pending": 0, "delivered": 2}
     store.close()
+
+
+def test_from_crawler_reads_targets_and_settings_from_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn, smtp_server: SmtpStandIn
+) -> None:
+    from scrapy.utils.misc import build_from_crawler
+
+    monkeypatch.setenv("NW_SLACK_TOKEN", SLACK_TOKENS[2])
+    monkeypatch.setenv("NW_SMTP_PASSWORD", smtp_server.password)
+    mail_url = smtp_server.apprise_url().replace(smtp_server.password, "${NW_SMTP_PASSWORD}")
+    config = tmp_path / "newswatch.yaml"
+    config.write_text(
+        f"""
+sources:
+  - {{name: hdblog, language: it, feeds: ["https://www.hdblog.it/feed/"]}}
+topics:
+  - {{name: ascend, terms: [Ascend]}}
+  - {{name: deepseek, terms: [DeepSeek]}}
+alerts:
+  - {{name: team-slack, url: "slack://{SLACK_TOKENS[0]}/{SLACK_TOKENS[1]}/${{NW_SLACK_TOKEN}}?rto=1", topics: [ascend]}}
+  - {{name: digest-mail, url: "{mail_url}", mode: digest, max_per_run: 5}}
+health:
+  - {{name: ops, url: "slack://{SLACK_TOKENS[0]}/{SLACK_TOKENS[1]}/${{NW_SLACK_TOKEN}}"}}
+health_checks: {{stale_days: 2, extract_failure_jump: 0.4}}
+""",
+        encoding="utf-8",
+    )
+    crawler = get_crawler(
+        settings_dict={
+            "NEWSWATCH_CONFIG": str(config),
+            "NEWSWATCH_STATE_PATH": str(tmp_path / "state.sqlite"),
+            "ALERT_RETRIES": 0,
+            "ALERT_BACKOFF": 0.5,
+            "ALERT_PACE": False,
+        }
+    )
+    crawler.stats = MemoryStatsCollector(crawler)
+    pipeline = build_from_crawler(AlertPipeline, crawler)
+    assert [(t.id, t.topics, t.mode, t.max_per_run) for t in pipeline.targets] == [
+        ("team-slack", ("ascend",), "instant", None),
+        ("digest-mail", None, "digest", 5),
+    ]
+    assert [t.id for t in pipeline.health_targets] == ["ops"]
+    assert (pipeline.retries, pipeline.backoff, pipeline.baseline, pipeline.pace) == (0, 0.5, False, False)
+    assert (pipeline.sources, pipeline.stale_days, pipeline.extract_failure_jump) == (["hdblog"], 2.0, 0.4)
+
+    async def crawl() -> None:
+        await pipeline.open_spider()
+        pipeline.process_item(story(1, ["ascend"]))
+        pipeline.process_item(story(2, ["deepseek"]))
+        await pipeline.close_spider()
+
+    asyncio.run(crawl())
+    pipeline.state.close()
+    assert slack_counts(slack_server) == {"story-1": 1}
+    assert email_counts(smtp_server) == {"story-1": 1, "story-2": 1} and len(smtp_server.messages) == 1
