@@ -229,7 +229,8 @@ def test_missing_archive_and_missing_config(tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.parametrize(("columns", "headers"), [
     ("80", ["Date (UTC)", "Source", "Title", "Story ID"]),
-    ("100", ["Date (UTC)", "Source", "Topics", "Title", "Story ID"]),
+    ("100", ["Date (UTC)", "Source", "Title", "Story ID"]),
+    ("120", ["Date (UTC)", "Source", "Topics", "Title", "Story ID"]),
     ("140", ["Date (UTC)", "Source", "Lang", "Topics", "Title", "Copies", "Story ID"]),
 ])
 def test_list_fits_the_width_keeping_dates_and_ids(archive: TestArchive, capsys: pytest.CaptureFixture[str],

@@ -155,7 +155,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     # columns go first (copies, then language, then topics).
     widths = {"Date (UTC)": 16, "Source": widest("Source", [clean(r.source) for r in rows], 24), "Lang": 4,
               "Topics": widest("Topics", topic_cells, 30), "Copies": 9, "Story ID": 16}
-    min_title = 16
+    min_title = 30
 
     def title_room() -> int:
         # 3 characters of padding/separator per column in this box style.
@@ -165,7 +165,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if title_room() >= min_title:
             break
         del widths[optional]
-    title_width = max(min_title, min(title_room(), widest("Title", [clean(r.title) for r in rows], 1000)))
+    title_width = max(12, min(title_room(), widest("Title", [clean(r.title) for r in rows], 1000)))
     columns = [("Date (UTC)", "dim", "left"), ("Source", "bold", "left"), ("Lang", "", "left"),
                ("Topics", "", "left"), ("Title", "", "left"), ("Copies", "", "right"), ("Story ID", "dim", "left")]
     columns = [c for c in columns if c[0] == "Title" or c[0] in widths]
