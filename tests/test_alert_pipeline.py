@@ -482,3 +482,18 @@ health_checks: {{stale_days: 2, extract_failure_jump: 0.4}}
     pipeline.state.close()
     assert slack_counts(slack_server) == {"story-1": 1}
     assert email_counts(smtp_server) == {"story-1": 1, "story-2": 1} and len(smtp_server.messages) == 1
+
+
+def test_a_target_failing_through_its_retries_is_not_retried_again_in_that_run(
+    tmp_path: Path, slack_server: SlackStandIn, smtp_server: SmtpStandIn
+) -> None:
+    state = tmp_path / "state.sqlite"
+    targets = [slack_target(), target(smtp_server.apprise_url(), "mail")]
+    slack_server.respond_with([500, 500])
+    first = run(state, targets, [story(1), story(2), story(3)], retries=1)
+    # Story 1 used up its two attempts; stories 2 and 3 wait for the next run instead of failing the same way.
+    assert len(slack_server.requests) == 2
+    assert email_counts(smtp_server) == {"story-1": 1, "story-2": 1, "story-3": 1}  # the other target is unaffected
+    assert first["alerts/failed"] == 3 and first["alerts/pending"] == 3
+    run(state, targets, [])
+    assert slack_counts(slack_server) == {"story-1": 1, "story-2": 1, "story-3": 1}

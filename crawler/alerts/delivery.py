@@ -178,6 +178,7 @@ class _TargetRun:
 
     instant_sent: int = 0  # instant messages scheduled this run (counts against max_per_run)
     failed: set[int] = field(default_factory=set)  # rows whose send failed this run: left for the next run
+    down: bool = False  # a message failed after all its retries: the rest waits for the next run
 
 
 class Outbox:
@@ -298,6 +299,13 @@ class Outbox:
     def run(self, job: Job) -> JobResult:
         """Send *job* (retrying with backoff), then mark its rows delivered or failed. Blocks."""
         channel = self.channels[job.target_id]
+        run = self._runs[job.target_id]
+        if run.down:
+            # The service already failed a message through all its retries in this run. Trying every further
+            # message the same way would hold the end of the crawl for minutes; they stay pending for the next run.
+            with self._lock:
+                run.failed.update(job.row_ids)
+            return JobResult(job, False, 0, "skipped: target failing in this run", marked=False)
         ok, attempts, status = send_with_retries(
             channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id
         )
@@ -314,7 +322,9 @@ class Outbox:
                 logger.exception("Could not record the outcome of alert row %d for %s", row_id, job.target_id)
         if not ok:
             with self._lock:
-                self._runs[job.target_id].failed.update(job.row_ids)
+                run.failed.update(job.row_ids)
+                run.down = True
+            logger.warning("Alert target %s is failing: its other alerts wait for the next run", job.target_id)
         if ok:
             logger.info(
                 "Alert sent to %s: %s", job.target_id, f"digest of {len(job.rows)}" if job.digest else job.rows[0].story_id
