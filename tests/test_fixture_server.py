@@ -497,3 +497,44 @@ def test_command_line_serves_until_interrupted() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# -- against the project's default topics (docs/topics.yaml) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_topics():
+    import yaml
+
+    from crawler.matching import compile_topics
+
+    root = Path(__file__).resolve().parents[1]
+    return compile_topics(yaml.safe_load((root / "docs" / "topics.yaml").read_text(encoding="utf-8"))["topics"])
+
+
+@pytest.mark.parametrize("entry", EXTRACTABLE, ids=_id)
+def test_expected_topics_hold_under_default_topics(outlets: Outlets, default_topics, entry: dict) -> None:
+    """expected.yaml's topics are what the real matcher finds in the extracted title and text."""
+    outlets.set_phase(entry["phase"])
+    status, headers, body = get(outlets.url(entry["site"], entry["path"]))
+    _encoding, html = html_to_unicode(headers.get("Content-Type"), body)
+    text = trafilatura.extract(html, include_comments=False, favor_precision=True)
+    title = trafilatura.extract_metadata(html).title or ""
+    assert sorted({m.topic for m in default_topics.match(title, text)}) == sorted(entry["topics"])
+
+
+@pytest.mark.parametrize(
+    ("site", "path"),
+    [
+        ("techmag", "/news/amd-ryzen-16-core-x3d-review"),
+        ("blogit", "/2026/03/06/oroscopo-della-settimana-ascendente/"),
+        ("listit", "/notizie/2026/fibra-ottica-abbonamenti/"),
+        ("wire", "/story/deepseek-app-tops-charts"),
+    ],
+)
+def test_boilerplate_would_match_every_topic_if_leaked(outlets: Outlets, default_topics, site: str, path: str) -> None:
+    """The trap works: the whole page's text (boilerplate included) matches all three topics."""
+    import lxml.html
+
+    page_text = lxml.html.fromstring(get(outlets.url(site, path))[2]).text_content()
+    assert {m.topic for m in default_topics.match("", page_text)} == {"ascend", "deepseek", "h800"}
