@@ -61,6 +61,12 @@ _DELETABLE_HTML_RE = re.compile(
     r"|&#0*(?:173|820[345]|8288|65279);"
     r"|&#x0*(?:ad|200[bcd]|2060|feff);"
 )
+# Quick test for the entity forms: a pattern starting with a literal "&" is searched
+# fast, unlike the character-class alternation above (about 10x slower on a 200 KB page).
+_DELETABLE_ENTITY_RE = re.compile(
+    r"&(?:shy;|zwj;|zwnj;|nobreak;|zerowidthspace;|#0|#173;|#820[345];|#8288;|#65279;"
+    r"|#x0|#xad;|#x200[bcd];|#x2060;|#xfeff;)"
+)
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -172,7 +178,7 @@ class _Pattern:
 class _Topic:
     name: str
     terms: tuple[_Pattern, ...]
-    context: re.Pattern[str] | None
+    context: tuple[_Pattern, ...] | None
     context_labels: tuple[str, ...]
     window: int | None
     excludes: tuple[_Pattern, ...]
@@ -314,7 +320,7 @@ def _compile_topic(raw: Any, i: int, seen: set[str]) -> _Topic:
         for j, t in enumerate(_list_of(raw["terms"], f"{key}.terms", name, "terms"))
     )
 
-    context: re.Pattern[str] | None = None
+    context: tuple[_Pattern, ...] | None = None
     labels: tuple[str, ...] = ()
     window: int | None = None
     if "context" in raw:
@@ -333,8 +339,7 @@ def _compile_topic(raw: Any, i: int, seen: set[str]) -> _Topic:
             _compile_pattern(t, f"{ctx_key}.terms[{j}]", name, _PHRASE_KEYS)
             for j, t in enumerate(_list_of(ctx["terms"], f"{ctx_key}.terms", name, "context terms"))
         ]
-        # One regex for all context terms; scoped flags keep each term's own case rule.
-        context = re.compile("|".join(f"(?{'i' if p.regex.flags & re.I else '-i'}:{p.regex.pattern})" for p in pats))
+        context = tuple(pats)
         labels = tuple(p.label for p in pats)
         if "window" in ctx:
             w = ctx["window"]
@@ -462,7 +467,7 @@ class CompiledTopics:
         low = raw_html.casefold()
         if any(c in low for c in self._ascii_cores):
             return True
-        if _DELETABLE_HTML_RE.search(low):
+        if any(c in low for c in _DELETABLE) or _DELETABLE_ENTITY_RE.search(low):
             low = _DELETABLE_HTML_RE.sub("", low)
             if any(c in low for c in self._ascii_cores):
                 return True
@@ -496,7 +501,7 @@ class CompiledTopics:
         self, topic: _Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str]
     ) -> list[Candidate]:
         raw: list[tuple[int, int, int, _Field, int, int, _Pattern, bool, str]] = []
-        ctx_cache: dict[str, list[tuple[int, int]]] = {}
+        ctx_cache: dict[str, list[tuple[int, int, int, int]]] = {}
         for fname in topic.fields:
             f = fields[fname]
             if not f.norm:
@@ -549,10 +554,18 @@ class CompiledTopics:
         return out
 
     @staticmethod
-    def _context_hits(topic: _Topic, f: _Field, cache: dict[str, list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    def _context_hits(topic: _Topic, f: _Field, cache: dict[str, list[tuple[int, int, int, int]]]) -> list[tuple[int, int, int, int]]:
+        """Context occurrences in a field as (first word, last word, start, end), sorted.
+        Each context term is searched only if its core word is in the field at all."""
         if f.name not in cache:
             assert topic.context is not None
-            cache[f.name] = [m.span() for m in topic.context.finditer(f.norm)]
+            spans = sorted(
+                m.span() for p in topic.context if p.core in f.folded for m in p.regex.finditer(f.norm)
+            )
+            if topic.window is None:
+                cache[f.name] = [(0, 0, a, b) for a, b in spans]
+            else:
+                cache[f.name] = [(f.word_index(a), f.word_index(max(b - 1, a)), a, b) for a, b in spans]
         return cache[f.name]
 
     def _has_context(
@@ -562,27 +575,31 @@ class CompiledTopics:
         f: _Field,
         a: int,
         b: int,
-        cache: dict[str, list[tuple[int, int]]],
+        cache: dict[str, list[tuple[int, int, int, int]]],
     ) -> bool:
         """Context counts anywhere in the title (a title frames the whole story); in the
         body only within ``window`` words of the match (title words count as coming just
         before the body). Without a window, anywhere in title or body."""
         title = fields["title"]
         if title.norm:
-            for s, e in self._context_hits(topic, title, cache):
+            for _, _, s, e in self._context_hits(topic, title, cache):
                 if not (f is title and s < b and a < e):  # a match is not its own context
                     return True
         body = fields["body"]
         if not body.norm:
             return False
-        if topic.window is not None:
-            first, last = f.word_index(a), f.word_index(max(b - 1, a))
-        for s, e in self._context_hits(topic, body, cache):
+        hits = self._context_hits(topic, body, cache)
+        if topic.window is None:
+            return any(not (f is body and s < b and a < e) for _, _, s, e in hits)
+        first, last = f.word_index(a), f.word_index(max(b - 1, a))
+        # Hits are sorted by first word; a context phrase spans few words, so starting a
+        # little before first - window and stopping after last + window sees every candidate.
+        i = bisect.bisect_left(hits, (first - topic.window - 16,))
+        for ws, we, s, e in hits[i:]:
+            if ws > last + topic.window:
+                break
             if f is body and s < b and a < e:
                 continue  # a match is not its own context
-            if topic.window is None:
-                return True
-            ws, we = body.word_index(s), body.word_index(max(e - 1, s))
             if max(ws - last, first - we) <= topic.window:
                 return True
         return False
