@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapy.exceptions import DropItem
+
 # Fields written to the JSONL archive, in this order.
 ARCHIVE_FIELDS = (
     "story_id",
@@ -56,3 +58,13 @@ class Story:
     def record(self) -> dict[str, Any]:
         """The archive record: every archived field, nothing else (never the raw HTML)."""
         return {name: getattr(self, name) for name in ARCHIVE_FIELDS}
+
+
+class QuietDrop(DropItem):
+    """An expected drop, logged at :attr:`level`; Scrapy counts each subclass by name in
+    ``item_dropped_reasons_count/<Class>``."""
+
+    level = "DEBUG"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, log_level=self.level)

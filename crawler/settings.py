@@ -48,12 +48,22 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.summary.CrawlSummary": 500,
+    "crawler.statsfile.StatsFile": 510,
 }
 
 EXTRACT_FAVOR_PRECISION = True
 # Pages whose extracted body is shorter than this have no article.
 EXTRACT_MIN_TEXT_CHARS = 200
 LANGUAGE_MIN_TEXT_CHARS = 80
+
+# Alert delivery: retries per message within a run (doubling backoff from ALERT_BACKOFF seconds);
+# ALERT_PACE keeps apprise's own pause between messages to one service.
+ALERT_RETRIES = 3
+ALERT_BACKOFF = 1.0
+ALERT_PACE = True
+
+# Set from the config and `-a baseline=1` by the spider.
+NEWSWATCH_BASELINE = False
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

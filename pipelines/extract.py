@@ -5,25 +5,24 @@ from __future__ import annotations
 import logging
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from crawler.config import config_for
 from crawler.extraction import extract_article
-from crawler.items import Story
+from crawler.items import QuietDrop, Story
 
 logger = logging.getLogger(__name__)
 
 
-class CannotMatch(DropItem):
+class CannotMatch(QuietDrop):
     """The raw page holds none of the watched terms: not worth extracting."""
 
-    log_level = "DEBUG"
+    level = "DEBUG"
 
 
-class NoArticle(DropItem):
+class NoArticle(QuietDrop):
     """trafilatura found no article on the page (an index, a gallery, an error page)."""
 
-    log_level = "INFO"
+    level = "INFO"
 
 
 class ExtractPipeline:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from crawler.config import config_for
-from crawler.items import Story
+from crawler.items import QuietDrop, Story
 
 
-class NoTopic(DropItem):
+class NoTopic(QuietDrop):
     """The story mentions no watched topic: not archived, not alerted."""
 
-    log_level = "DEBUG"
+    level = "DEBUG"
 
 
 class TopicsPipeline:

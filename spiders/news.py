@@ -259,7 +259,7 @@ class NewsSpider(Spider):
             status = failure.value.response.status
             level = logging.INFO if status in (404, 410) else logging.WARNING
             self._bad(source, f"http_{status}", request.url, f"HTTP {status}", level=level)
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError) or "Timeout" in type(failure.value).__name__:
             self._bad(source, "timeout", request.url, "timed out")
         elif failure.check(DNSLookupError):
             self._bad(source, "dns", request.url, "DNS lookup failed")
