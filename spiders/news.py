@@ -7,7 +7,7 @@ import gzip
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import feedparser
@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from crawler.config import Config, ConfigError, config_for
 from crawler.extraction import iso_date
 from crawler.items import Story
-from crawler.state import StateStore, state_for
+from crawler.state import StateError, StateStore, state_for
 from crawler.urls import canonical_url, choose_canonical
 
 logger = logging.getLogger(__name__)
@@ -46,17 +46,13 @@ class NewsSpider(Spider):
         try:
             config = config_for(crawler)
         except ConfigError as exc:
-            # One line naming file, key and problem; the run stops before any request.
-            logger.critical("Configuration error: %s", exc)
-            raise
+            _stop(f"Configuration error: {exc}")
         wanted = [s.strip() for s in str(kwargs.pop("sources", "") or "").split(",") if s.strip()]
         known = {s.name for s in config.sources}
         for name in wanted:
             if name not in known:
-                exc = ConfigError(config.path, "sources", f"-a sources names unknown source {name!r} "
-                                  f"(known: {', '.join(sorted(known))})")
-                logger.critical("Configuration error: %s", exc)
-                raise exc
+                _stop(f"Configuration error: {config.path}: -a sources: unknown source {name!r} "
+                      f"(known: {', '.join(sorted(known))})")
         baseline = _flag(kwargs.pop("baseline", "0"))
         s = crawler.settings
         # Settings are still mutable here (Scrapy freezes them right after the spider is created).
@@ -74,7 +70,10 @@ class NewsSpider(Spider):
         spider.config = config
         spider.baseline = baseline
         spider.sources = [src for src in config.sources if src.enabled and (not wanted or src.name in wanted)]
-        spider.state = state_for(crawler)
+        try:
+            spider.state = state_for(crawler)
+        except StateError as exc:
+            _stop(f"State error: {exc}")
         spider.locked_out = not spider.state.acquire_lock()
         spider._seen: set[str] = set()
         spider._validators: dict[str, tuple[str | None, str | None]] = {}
@@ -301,6 +300,15 @@ class NewsSpider(Spider):
             for url, (etag, modified) in self._validators.items():
                 self.state.set_validators(url, etag, modified)
         self.state.release_lock()
+
+
+def _stop(message: str) -> NoReturn:
+    """End the process before any request: one clear line, no traceback, exit status 2.
+
+    Scrapy would report an exception raised here as an unretrieved task error with a traceback
+    and still exit 0, which a cron job cannot tell from success."""
+    logger.critical(message)
+    raise SystemExit(2)
 
 
 def _as_utc(iso: str) -> datetime:
