@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import urllib.request
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,7 @@ def explain(html: str, url: str | None, config_file: str | None, hint: str | Non
         language_from=how,
         topics=list(dict.fromkeys(m["topic"] for m in matches)),
         matches=matches,
-        candidates=[c.as_dict() if hasattr(c, "as_dict") else asdict(c) for c in candidates],
+        candidates=[c.as_dict() for c in candidates],
         text=article.text,
     )
     return result

@@ -1,0 +1,74 @@
+"""``python -m crawler explain``: the tool a user reaches for when a story did or did not alert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.crawl import ROOT, DEFAULT_CONFIG
+from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
+
+
+def explain(*args: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "crawler", "--config", str(DEFAULT_CONFIG), "explain", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize(
+    ("path", "topics", "rejected_reason"),
+    [
+        ("/2026/03/07/come-ordinare-dati-ordine-ascendente-foglio-di-calcolo/", [], None),
+        ("/2026/03/04/huawei-ascend-910c-data-center/", ["ascend"], None),
+        ("/2026/03/10/caccia-alle-h800-mercato-parallelo/", ["h800"], None),
+    ],
+)
+def test_explain_a_fetched_page(outlets: Outlets, path: str, topics: list[str],
+                                rejected_reason: str | None) -> None:
+    result = explain(outlets.url("blogit", path))
+    assert result["extracted"] is True
+    assert result["language"] == "it"
+    assert result["topics"] == topics
+    for match in result["matches"]:
+        assert match["snippet"] and match["field"] in ("title", "body")
+
+
+def test_ordine_ascendente_is_not_even_a_candidate(outlets: Outlets) -> None:
+    """'ascendente' is another word: no candidate at all, so nothing to reject."""
+    result = explain(outlets.url("blogit", "/2026/03/07/come-ordinare-dati-ordine-ascendente-foglio-di-calcolo/"))
+    assert "ascendente" in result["title"].lower() + json.dumps(result).lower()
+    assert [c for c in result["candidates"] if c["accepted"]] == []
+    assert result["topics"] == []
+
+
+def test_elided_ascend_is_accepted_with_evidence(outlets: Outlets) -> None:
+    result = explain(outlets.url("blogit", "/2026/03/04/huawei-ascend-910c-data-center/"))
+    accepted = [c for c in result["candidates"] if c["accepted"]]
+    assert accepted and all(c["reason"] == "matched" for c in accepted)
+    assert any("l’Ascend 910C" in c["snippet"] or "l'Ascend 910C" in c["snippet"] for c in accepted)
+
+
+def test_ascend_wellness_is_rejected_as_excluded(tmp_path: Path) -> None:
+    page = ROOT / "tests" / "data" / "ascend-wellness.html"
+    result = explain("--html", str(page), "--url", "https://markets.example/ascend-wellness")
+    assert result["topics"] == []
+    rejected = [c for c in result["candidates"] if not c["accepted"]]
+    assert rejected
+    assert all(c["reason"].startswith(("excluded", "no context")) for c in rejected)
+    assert any(c["reason"].startswith("excluded: Ascend Wellness") for c in rejected)
+    assert result["language"] == "en"
+
+
+def test_explain_reports_a_page_without_article(tmp_path: Path) -> None:
+    page = tmp_path / "gallery.html"
+    page.write_text("<html><body><nav><a href='/'>Home</a></nav><div class='gallery'><img src='a.jpg'>"
+                    "<img src='b.jpg'></div><footer>DeepSeek tag</footer></body></html>", encoding="utf-8")
+    result = explain("--html", str(page), "--url", "https://example.org/gallery")
+    assert result["extracted"] is False
+    assert "no article" in result["reason"]

@@ -1,0 +1,137 @@
+"""The first stages, built the way Scrapy builds them, fed pages from the sample outlets."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.http import HtmlResponse
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+
+from crawler.items import Story
+from pipelines.archive import ArchivePipeline
+from pipelines.extract import CannotMatch, ExtractPipeline, NoArticle
+from pipelines.language import LanguagePipeline
+from pipelines.topics import NoTopic, TopicsPipeline
+from spiders.news import NewsSpider
+from tests.crawl import DEFAULT_CONFIG
+from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
+
+
+def crawler_with(**settings: Any) -> Any:
+    return get_crawler(NewsSpider, {"NEWSWATCH_CONFIG": str(DEFAULT_CONFIG), **settings})
+
+
+def build(cls: type, **settings: Any) -> Any:
+    pipeline = build_from_crawler(cls, crawler_with(**settings))
+    if hasattr(pipeline, "open_spider"):
+        pipeline.open_spider()
+    return pipeline
+
+
+def page(outlets: Outlets, site: str, path: str, source_language: str = "") -> Story:
+    url = outlets.url(site, path)
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body, headers = response.read(), dict(response.headers)
+    html = HtmlResponse(url, body=body, headers=headers)
+    return Story(url=url, source=site, source_language=source_language, html=html.text)
+
+
+@pytest.mark.parametrize(
+    ("site", "path"),
+    [
+        ("techmag", "/news/huawei-ascend-910c-ai-cluster-shipments"),
+        ("techmag", "/news/amd-ryzen-16-core-x3d-review"),  # boilerplate passes the prefilter
+        ("blogit", "/2026/03/09/startup-italiane-deepseek/"),  # malformed HTML
+        ("blogit", "/2026/03/10/caccia-alle-h800-mercato-parallelo/"),  # windows-1252 via <meta>
+    ],
+)
+def test_extract_stage(outlets: Outlets, site: str, path: str) -> None:
+    pipeline = build(ExtractPipeline)
+    out = pipeline.process_item(page(outlets, site, path))
+    assert out.title and len(out.text) >= 200
+    assert out.html == ""  # the raw page is not carried further
+    for boilerplate in ("Trending", "Newsletter", "Leave a comment", "Iscriviti alla newsletter"):
+        assert boilerplate not in out.text
+
+
+def test_page_without_article_is_dropped_and_counted() -> None:
+    pipeline = build(ExtractPipeline)
+    story = Story(url="https://example.org/gallery", source="techmag",
+                  html="<html><body><nav><a href='/t/deepseek'>DeepSeek</a></nav><div class='gallery'>"
+                       "<img src='a.jpg'><img src='b.jpg'></div></body></html>")
+    with pytest.raises(NoArticle):
+        pipeline.process_item(story)
+    assert pipeline.stats.get_value("extract/no_article") == 1
+    assert pipeline.stats.get_value("source/techmag/no_article") == 1
+
+
+def test_prefilter_skips_pages_without_any_watched_term() -> None:
+    pipeline = build(ExtractPipeline)
+    story = Story(url="https://example.org/a", source="x",
+                  html="<html><body><article><p>" + "A story about phones and cameras. " * 40 + "</p></article></body></html>")
+    with pytest.raises(CannotMatch):
+        pipeline.process_item(story)
+    assert pipeline.stats.get_value("prefilter/skipped") == 1
+
+
+ENGLISH = ("Chip makers said on Monday that demand for accelerators in data centres kept growing, "
+           "while memory suppliers warned that prices would stay high until the end of the year.")
+ITALIAN = ("I produttori di chip hanno detto lunedì che la domanda di acceleratori nei centri dati continua "
+           "a crescere, mentre i fornitori di memoria avvertono che i prezzi resteranno alti fino a fine anno.")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "language", "how"),
+    [
+        (ENGLISH, "it", "en", "detected"),
+        (ITALIAN, "en", "it", "detected"),
+        ("DeepSeek R1", "it", "it", "hint"),  # too short to tell
+        ("", "en", "en", "hint"),
+    ],
+)
+def test_language_stage(text: str, hint: str, language: str, how: str) -> None:
+    pipeline = build(LanguagePipeline)
+    story = Story(url="https://example.org/a", source="x", source_language=hint, text=text)
+    assert pipeline.process_item(story).language == language
+    assert (pipeline.stats.get_value("language/from_hint") == 1) == (how == "hint")
+
+
+def test_language_is_repeatable() -> None:
+    mixed = ENGLISH[:60] + " " + ITALIAN[:60]
+    results = {build(LanguagePipeline).process_item(Story(url="u", source="x", source_language="en",
+                                                          text=mixed)).language for _ in range(5)}
+    assert len(results) == 1
+
+
+def test_topics_stage_records_evidence_and_drops_the_rest() -> None:
+    pipeline = build(TopicsPipeline)
+    story = Story(url="https://example.org/a", source="x", title="NVIDIA H800 shipments resume",
+                  text="Cloud providers said their H800 clusters were back online after the outage.")
+    out = pipeline.process_item(story)
+    assert out.topics == ["h800"]
+    assert {m["field"] for m in out.matches} == {"title", "body"}
+    body = next(m for m in out.matches if m["field"] == "body")
+    assert story.text[body["start"]:body["end"]].lower() == "h800"
+    with pytest.raises(NoTopic):
+        pipeline.process_item(Story(url="https://example.org/b", source="x", title="Logitech H800 review",
+                                    text="The Logitech H800 headset is comfortable for long calls."))
+
+
+def test_archive_appends_whole_lines_after_a_cut_line(tmp_path: Path) -> None:
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text('{"story_id": "a"}\n{"story_id": "cut', encoding="utf-8")  # a killed run
+    pipeline = build(ArchivePipeline, NEWSWATCH_ARCHIVE_PATH=str(archive))
+    story = Story(url="https://example.org/x", source="s", html="<html>raw</html>", title="Tïtle “quoted”",
+                  text="body", topics=["h800"], matches=[{"topic": "h800"}])
+    pipeline.process_item(story)
+    pipeline.close_spider()
+    lines = archive.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == '{"story_id": "cut'
+    record = json.loads(lines[2])
+    assert record["title"] == "Tïtle “quoted”" and "html" not in record and "fetched_url" not in record
+    assert "Tïtle" in archive.read_text(encoding="utf-8")  # UTF-8, not \\u escapes
