@@ -50,7 +50,6 @@ def extract_article(html: str, url: str | None = None, *, favor_precision: bool 
             url=url,
             include_comments=False,
             favor_precision=favor_precision,
-            include_tables=False,
             with_metadata=True,
             date_extraction_params={"outputformat": _DATE_FORMAT, "original_date": True, "extensive_search": True},
         )

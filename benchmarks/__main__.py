@@ -1,0 +1,21 @@
+"""``make bench``: every benchmark, each printing ratios against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import dedup, extraction
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv) or {"extraction", "dedup"}
+    if "extraction" in wanted:
+        extraction.run()
+        print()
+    if "dedup" in wanted:
+        dedup.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
