@@ -23,7 +23,7 @@ class StatsFile:
     def from_crawler(cls, crawler: Crawler) -> "StatsFile":
         path = crawler.settings.get("NEWSWATCH_STATS_FILE") or os.environ.get("NEWSWATCH_STATS_FILE")
         if not path:
-            raise NotConfigured("NEWSWATCH_STATS_FILE is not set")
+            raise NotConfigured  # no message: Scrapy would log a warning on every run
         ext = cls(crawler, Path(path))
         # engine_stopped comes after every spider_closed handler (the summary's included) has run.
         crawler.signals.connect(ext.write, signal=signals.engine_stopped)
