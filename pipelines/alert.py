@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.alerts.delivery import (
@@ -86,6 +87,9 @@ class AlertPipeline:
         from crawler.config import config_for
         from crawler.state import state_for
 
+        if getattr(crawler.spider, "locked_out", False):
+            # Another run owns the state: its pending alerts are its own to send.
+            raise NotConfigured("another newswatch run holds the state lock")
         config = config_for(crawler)
         settings = crawler.settings
         checks = getattr(config, "health_checks", None)

@@ -117,9 +117,15 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_overlapping_run_exits_at_once_touching_nothing(outlets: Outlets, tmp_path: Path) -> None:
-    config = make_config(outlets, tmp_path)
-    assert run_crawl(config, tmp_path, "sources=listit").returncode == 0
+def test_overlapping_run_exits_at_once_touching_nothing(outlets: Outlets, slack_server: SlackStandIn,
+                                                       tmp_path: Path) -> None:
+    config = make_config(outlets, tmp_path, alerts=[slack_alert(slack_server)])
+    # the first run leaves alerts pending (Slack is down): the overlapping run must not send them
+    slack_server.default_status = 500
+    first = run_crawl(config, tmp_path, "sources=listit", env=alert_env(slack_server), settings=FAST_ALERTS)
+    assert first.returncode == 0 and first.stat("alerts/pending") > 0
+    slack_server.default_status = 200
+    slack_server.clear()
     outlets.clear_requests()
     state_file = Path(config["state"])
     archive = Path(config["archive"])
@@ -129,13 +135,14 @@ def test_overlapping_run_exits_at_once_touching_nothing(outlets: Outlets, tmp_pa
     assert holder.acquire_lock()
     try:
         outlets.set_phase(2)
-        result = run_crawl(config, tmp_path)
+        result = run_crawl(config, tmp_path, env=alert_env(slack_server), settings=FAST_ALERTS)
     finally:
         holder.release_lock()
         holder.close()
     assert result.returncode == 0
     assert "Another newswatch run is using" in result.log
     assert outlets.requests == []
+    assert slack_server.received == []
     assert (_digest(state_file), _digest(archive)) == before
     assert result.stat("item_scraped_count") == 0
 
