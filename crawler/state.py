@@ -455,13 +455,6 @@ class SqliteState(StateStore):
     def story_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM stories")[0][0])
 
-    def iter_signatures(self) -> Iterator[tuple[str, bytes]]:
-        """Every stored (story_id, signature), for tools that need a full scan."""
-        with self._mutex:
-            rows = self._db.execute("SELECT story_id, signature FROM stories ORDER BY id").fetchall()
-        for story_id, signature in rows:
-            yield story_id, bytes(signature)
-
     # -- outbox --------------------------------------------------------
     def enqueue(self, story_id: str, target_id: str, payload: dict[str, Any]) -> bool:
         with self._tx() as conn:

@@ -77,6 +77,11 @@ class DedupPipeline:
         else:
             self.stats.inc_value(f"dedup/{kind}")
             logger.info(
-                "%s duplicate (similarity %.2f): %s [%s] of story %s", kind, similarity, item.url, item.source, duplicate_of
+                "%s duplicate (similarity %.2f): %s [%s] of story %s",
+                kind,
+                similarity,
+                item.url,
+                item.source,
+                duplicate_of,
             )
         return item
