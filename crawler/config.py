@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from crawler import secrets
+from crawler import dedup, secrets
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ class AlertTarget:
 
 @dataclass(frozen=True)
 class DedupConfig:
-    threshold: float = 0.5
-    num_perm: int = 128
-    shingles: int = 3
+    threshold: float = dedup.DEFAULT_THRESHOLD
+    num_perm: int = dedup.DEFAULT_NUM_PERM
+    shingles: int = dedup.DEFAULT_SHINGLE_SIZE
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
     dr = _Reader(file, top.get("dedup", dict, {}), "dedup", {"threshold", "num_perm", "shingles"})
     dedup = DedupConfig(
-        threshold=float(dr.number("threshold", DedupConfig.threshold, 0.05, 1.0)),
+        threshold=float(dr.number("threshold", DedupConfig.threshold, 0.05, 0.99)),
         num_perm=dr.number("num_perm", DedupConfig.num_perm, 16, 1024, integer=True),
         shingles=dr.number("shingles", DedupConfig.shingles, 1, 10, integer=True),
     )

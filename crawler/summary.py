@@ -27,6 +27,7 @@ class Summary:
     sources_crawled: int = 0
     articles_fetched: int = 0
     new_stories: int = 0
+    new_per_topic: dict[str, int] = field(default_factory=dict)
     matched_per_topic: dict[str, int] = field(default_factory=dict)
     duplicates_exact: int = 0
     duplicates_near: int = 0
@@ -54,9 +55,11 @@ class Summary:
 
     def lines(self) -> list[str]:
         topics = ", ".join(f"{t} {n}" for t, n in self.matched_per_topic.items()) or "none"
+        new = ", ".join(f"{t} {n}" for t, n in self.new_per_topic.items())
         out = [
             f"sources crawled: {self.sources_crawled}; articles fetched: {self.articles_fetched}",
-            f"new stories: {self.new_stories}; matched per topic (before dedup): {topics}",
+            f"new stories: {self.new_stories}" + (f" ({new})" if new else "")
+            + f"; matched per topic (before dedup): {topics}",
             f"duplicates: {self.duplicates_exact} exact, {self.duplicates_near} near; archived: {self.archived}",
             f"alerts: {self.alerts_sent} sent, {self.alerts_failed} failed, {self.alerts_pending} pending",
         ]
@@ -81,6 +84,7 @@ def summarise(stats: dict[str, Any]) -> Summary:
 
     per_source: dict[str, dict[str, int]] = defaultdict(dict)
     topics: dict[str, int] = {}
+    new_topics: dict[str, int] = {}
     bad: dict[str, int] = {}
     for key in stats:
         if key.startswith("source/"):
@@ -90,6 +94,8 @@ def summarise(stats: dict[str, Any]) -> Summary:
                 per_source[name][what] = num(key)
         elif key.startswith("topics/") and key[len("topics/"):] not in _TOPIC_TOTALS:
             topics[key[len("topics/"):]] = num(key)
+        elif key.startswith("dedup/new/"):
+            new_topics[key[len("dedup/new/"):]] = num(key)
         elif key.startswith("newswatch/bad_response/"):
             bad[key[len("newswatch/bad_response/"):]] = num(key)
     problems = {
@@ -101,6 +107,7 @@ def summarise(stats: dict[str, Any]) -> Summary:
         sources_crawled=len(per_source),
         articles_fetched=num("newswatch/articles_fetched"),
         new_stories=num("dedup/new"),
+        new_per_topic=dict(sorted(new_topics.items(), key=lambda kv: (-kv[1], kv[0]))),
         matched_per_topic=dict(sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))),
         duplicates_exact=num("dedup/exact"),
         duplicates_near=num("dedup/near"),

@@ -74,6 +74,8 @@ class DedupPipeline:
         )
         if kind is None:
             self.stats.inc_value("dedup/new")
+            for topic in item.topics:
+                self.stats.inc_value(f"dedup/new/{topic}")
         else:
             self.stats.inc_value(f"dedup/{kind}")
             logger.info(
