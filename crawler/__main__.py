@@ -12,8 +12,8 @@ from typing import Any
 from crawler.config import ConfigError, load_config
 from crawler.extraction import extract_article
 from crawler.language import detect_language
-from crawler.middlewares import site_key
 from crawler.settings import USER_AGENT
+from crawler.urls import same_site
 
 
 def _fetch(url: str, timeout: float) -> str:
@@ -33,7 +33,7 @@ def explain(html: str, url: str | None, config_file: str | None, hint: str | Non
     config = load_config(config_file)
     if hint is None:
         hint = next((s.language for s in config.sources if url and any(
-            site_key(u) == site_key(url) for u in (*s.feeds, *s.sitemaps, *(li.url for li in s.listings)))), "en")
+            same_site(u, url) for u in (*s.feeds, *s.sitemaps, *(li.url for li in s.listings)))), "en")
     topics = config.topics
     result: dict[str, Any] = {"url": url, "prefilter": topics.prefilter(html)}
     article = extract_article(html, url)

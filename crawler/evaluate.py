@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from crawler.config import CONFIG_ENV
 from crawler.matching import CompiledTopics, RuleError, compile_topics
 
 logger = logging.getLogger(__name__)
@@ -28,21 +30,12 @@ DEFAULT_CASES = ROOT / "tests" / "data" / "labelled.yaml"
 
 
 def default_topics_path(root: Path = ROOT) -> Path:
-    """newswatch.yaml when it has a ``topics`` section, else the defaults in docs/topics.yaml."""
-    config = root / "newswatch.yaml"
-    if config.is_file():
-        try:
-            data = yaml.safe_load(config.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            logger.warning("%s is not valid YAML; using docs/topics.yaml", config)
-        else:
-            if isinstance(data, dict) and data.get("topics"):
-                return config
-    return root / "docs" / "topics.yaml"
+    """The config whose topics are evaluated: ``$NEWSWATCH_CONFIG``, else the shipped newswatch.yaml."""
+    return Path(os.environ.get(CONFIG_ENV) or root / "newswatch.yaml")
 
 
 def load_topics(path: Path) -> CompiledTopics:
-    """Compile the ``topics:`` list of a YAML file (newswatch.yaml or docs/topics.yaml)."""
+    """Compile the ``topics:`` list of a YAML file (a newswatch config)."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or "topics" not in data:
         raise RuleError("topics", f"{path} has no top-level 'topics:' list")
@@ -173,7 +166,7 @@ def render(report: Report, topics: CompiledTopics, out: TextIO, rich_output: boo
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--topics", type=Path, default=None, help="YAML file with a topics: list (default: newswatch.yaml if it has topics, else docs/topics.yaml)")
+    parser.add_argument("--topics", type=Path, default=None, help="YAML file with a topics: list (default: $NEWSWATCH_CONFIG, else newswatch.yaml)")
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, help="labelled cases (default: %(default)s)")
     args = parser.parse_args(argv)
     out = out or sys.stdout

@@ -10,22 +10,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.urls import same_site
+
 logger = logging.getLogger(__name__)
-
-_PREFIXES = ("www.", "m.", "amp.")
-
-
-def site_key(url: str) -> tuple[str, int | None]:
-    """The site a URL belongs to: host without ``www.``/``m.``/``amp.``, and an explicit port.
-    ``http`` → ``https`` is the same site; ``example.com`` → ``evil.example`` is not."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    for prefix in _PREFIXES:
-        if host.startswith(prefix):
-            host = host[len(prefix):]
-            break
-    port = parts.port if parts.port not in (None, 80, 443) else None
-    return host, port
 
 
 class OffsiteRedirectMiddleware:
@@ -45,7 +32,8 @@ class OffsiteRedirectMiddleware:
         if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
             return response
         target = urljoin(request.url, response.headers["Location"].decode("latin-1"))
-        if site_key(target) == site_key(request.url):
+        # Same registrable domain (http→https, www.→bare) is fine; another site is not.
+        if same_site(target, request.url):
             return response
         source = request.meta.get("source", "?")
         stats = self.crawler.stats

@@ -21,8 +21,7 @@ FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_E
 
 def default_topics() -> list[dict[str, Any]]:
     """The topics shipped in newswatch.yaml: the tests exercise exactly what users get."""
-    path = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else ROOT / "docs" / "topics.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
+    return yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))["topics"]
 
 
 @dataclass

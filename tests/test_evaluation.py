@@ -127,16 +127,8 @@ def test_module_runs_when_piped():
     assert "precision" in proc.stdout and "All cases correct." in proc.stdout
 
 
-@pytest.mark.parametrize(
-    "config, expected",
-    [
-        (None, "docs/topics.yaml"),
-        ("sources: []\n", "docs/topics.yaml"),
-        ("topics: []\n", "docs/topics.yaml"),
-        ("topics:\n  - name: a\n    terms: [b]\n", "newswatch.yaml"),
-    ],
-)
-def test_default_topics_path_prefers_config_with_topics(tmp_path, config, expected):
-    if config is not None:
-        (tmp_path / "newswatch.yaml").write_text(config, encoding="utf-8")
-    assert default_topics_path(tmp_path) == tmp_path / expected
+def test_default_topics_path_follows_the_config_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSWATCH_CONFIG", raising=False)
+    assert default_topics_path(tmp_path) == tmp_path / "newswatch.yaml"
+    monkeypatch.setenv("NEWSWATCH_CONFIG", str(tmp_path / "other.yaml"))
+    assert default_topics_path(tmp_path) == tmp_path / "other.yaml"

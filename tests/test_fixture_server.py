@@ -500,7 +500,7 @@ def test_command_line_serves_until_interrupted() -> None:
         proc.wait(30)
 
 
-# -- against the project's default topics (docs/topics.yaml) ---------------------------------
+# -- against the project's default topics (newswatch.yaml) ---------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -510,7 +510,7 @@ def default_topics():
     from crawler.matching import compile_topics
 
     root = Path(__file__).resolve().parents[1]
-    return compile_topics(yaml.safe_load((root / "docs" / "topics.yaml").read_text(encoding="utf-8"))["topics"])
+    return compile_topics(yaml.safe_load((root / "newswatch.yaml").read_text(encoding="utf-8"))["topics"])
 
 
 @pytest.mark.parametrize("entry", EXTRACTABLE, ids=_id)
