@@ -478,27 +478,32 @@ class CompiledTopics:
         return False
 
     # -- matching
-    def explain(self, title: str | None, text: str | None) -> list[Candidate]:
-        """Every candidate occurrence of every topic, with accepted True/False and why."""
+    def explain(self, title: str | None, text: str | None, near_misses: bool = True) -> list[Candidate]:
+        """Every candidate occurrence of every topic, with accepted True/False and why.
+
+        With *near_misses*, a term's core word found where no term matched (inside
+        "ascendente", or "ascend" against a case-sensitive "Ascend") is listed too, rejected,
+        so a user can see why a page that mentions the word did not match."""
         title_f = _Field("title", title or "")
         body_f = _Field("body", text or "")
         fields = {"title": title_f, "body": body_f}
         body_f.word_offset = title_f.word_count() if any(t.window for t in self._topics) else 0
         out: list[Candidate] = []
         for topic in self._topics:
-            out.extend(self._explain_topic(topic, fields, lambda f, a, b: snippet(f.original, a, b)))
+            out.extend(self._explain_topic(topic, fields, lambda f, a, b: snippet(f.original, a, b), near_misses))
         return out
 
     def match(self, title: str | None, text: str | None) -> list[Match]:
         """Accepted matches only, title first, in text order."""
         return [
             Match(c.topic, c.term, c.field, c.start, c.end, c.snippet)
-            for c in self.explain(title, text)
+            for c in self.explain(title, text, near_misses=False)
             if c.accepted
         ]
 
     def _explain_topic(
-        self, topic: _Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str]
+        self, topic: _Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str],
+        near_misses: bool = False,
     ) -> list[Candidate]:
         raw: list[tuple[int, int, int, _Field, int, int, _Pattern, bool, str]] = []
         ctx_cache: dict[str, list[tuple[int, int, int, int]]] = {}
@@ -534,6 +539,8 @@ class CompiledTopics:
         for r in raw:
             if not any(k[0] == r[0] and k[1] < r[2] and r[1] < k[2] for k in kept):
                 kept.append(r)
+        if near_misses:
+            kept += self._near_misses(topic, fields, kept)
         kept.sort(key=lambda r: (r[0], r[1]))
         out = []
         for fi, a, b, f, _order, _, term, accepted, reason in kept:
@@ -551,6 +558,37 @@ class CompiledTopics:
                     snippet=make_snippet(f, start, end),
                 )
             )
+        return out
+
+    @staticmethod
+    def _near_misses(topic: _Topic, fields: dict[str, _Field], kept: list[Any]) -> list[Any]:
+        """Occurrences of a term's core word that no term matched, as rejected candidates."""
+        out: list[Any] = []
+        for fname in topic.fields:
+            f = fields[fname]
+            fi = FIELDS.index(fname)
+            if not f.norm or len(f.folded) != len(f.norm):  # casefold changed offsets (e.g. ß)
+                continue
+            for core in sorted({t.core for t in topic.terms}):
+                term = next(t for t in topic.terms if t.core == core)
+                pos = f.folded.find(core)
+                while pos >= 0:
+                    end = pos + len(core)
+                    if not any(k[0] == fi and k[1] < end and pos < k[2] for k in kept + out):
+                        a, b = pos, end
+                        while a > 0 and f.norm[a - 1].isalnum():
+                            a -= 1
+                        while b < len(f.norm) and f.norm[b].isalnum():
+                            b += 1
+                        word = f.norm[a:b]
+                        if (a, b) != (pos, end):
+                            why = f"not a whole word: {word!r}"
+                        elif any(t.core == core and not t.regex.flags & re.IGNORECASE for t in topic.terms):
+                            why = f"case differs from a case-sensitive term: {word!r}"
+                        else:
+                            why = f"no term matches here: {word!r}"
+                        out.append((fi, a, b, f, 0, 0, term, False, why))
+                    pos = f.folded.find(core, end)
         return out
 
     @staticmethod

@@ -39,12 +39,13 @@ def test_explain_a_fetched_page(outlets: Outlets, path: str, topics: list[str],
         assert match["snippet"] and match["field"] in ("title", "body")
 
 
-def test_ordine_ascendente_is_not_even_a_candidate(outlets: Outlets) -> None:
-    """'ascendente' is another word: no candidate at all, so nothing to reject."""
+def test_ordine_ascendente_is_shown_as_rejected(outlets: Outlets) -> None:
+    """'ascendente' is another word: shown, rejected, with the reason."""
     result = explain(outlets.url("blogit", "/2026/03/07/come-ordinare-dati-ordine-ascendente-foglio-di-calcolo/"))
-    assert "ascendente" in result["title"].lower() + json.dumps(result).lower()
-    assert [c for c in result["candidates"] if c["accepted"]] == []
     assert result["topics"] == []
+    rejected = [c for c in result["candidates"] if not c["accepted"]]
+    assert rejected and not [c for c in result["candidates"] if c["accepted"]]
+    assert any(c["reason"] == "not a whole word: 'ascendente'" and c["text"] == "ascendente" for c in rejected)
 
 
 def test_elided_ascend_is_accepted_with_evidence(outlets: Outlets) -> None:

@@ -326,3 +326,20 @@ def test_regex_core_is_required_literal():
     assert t.prefilter("<p>NVIDIA H800</p>")
     assert not t.prefilter("<p>NVIDIA H100</p>")
     assert re.search("h800", "<p>nvidia h800</p>")
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "reasons"),
+    [
+        ("", "Ordinare in ordine ascendente.", [("ascend", "ascendente", "not a whole word: 'ascendente'")]),
+        ("", "Memory prices ascend again.", [("ascend", "ascend", "case differs from a case-sensitive term: 'ascend'")]),
+        ("", "The DeepSeekers club met.", [("deepseek", "DeepSeekers", "not a whole word: 'DeepSeekers'")]),
+        ("", "Huawei Ascend 910C ships.", []),  # matched: no near miss on top of it
+    ],
+)
+def test_explain_lists_near_misses_but_match_ignores_them(title, text, reasons):
+    candidates = [c for c in DEFAULTS.explain(title, text) if not c.accepted and c.reason.startswith(
+        ("not a whole word", "case differs", "no term matches"))]
+    assert [(c.topic, c.text, c.reason) for c in candidates] == reasons
+    assert all(text[c.start:c.end] == c.text for c in candidates)
+    assert all(m.topic not in {r[0] for r in reasons} for m in DEFAULTS.match(title, text))
