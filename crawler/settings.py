@@ -20,7 +20,9 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
-RETRY_TIMES = 1
+# No retries within a run: a failed article is not marked as processed, so the next scheduled run
+# tries it again, and each failure is logged once instead of once per attempt.
+RETRY_ENABLED = False
 # Articles are small; anything past this is not an article page.
 DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0

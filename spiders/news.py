@@ -14,7 +14,12 @@ import feedparser
 from lxml import etree
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
@@ -258,11 +263,11 @@ class NewsSpider(Spider):
             status = failure.value.response.status
             level = logging.INFO if status in (404, 410) else logging.WARNING
             self._bad(source, f"http_{status}", request.url, f"HTTP {status}", level=level)
-        elif failure.check(TimeoutError, TCPTimedOutError) or "Timeout" in type(failure.value).__name__:
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             self._bad(source, "timeout", request.url, "timed out")
-        elif failure.check(DNSLookupError):
+        elif failure.check(DNSLookupError, CannotResolveHostError):
             self._bad(source, "dns", request.url, "DNS lookup failed")
-        elif failure.check(ConnectionRefusedError):
+        elif failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
             self._bad(source, "connection_refused", request.url, "connection refused")
         elif failure.check(IgnoreRequest):
             # Offsite redirects and robots.txt: already counted by the middleware that refused them.
