@@ -82,6 +82,7 @@ class NewsSpider(Spider):
         spider.locked_out = not spider.state.acquire_lock()
         spider._seen: set[str] = set()
         spider._validators: dict[str, tuple[str | None, str | None]] = {}
+        spider._incomplete: set[str] = set()  # feeds/sitemaps with an article that failed this run
         crawler.signals.connect(spider._item_done, signal=signals.item_scraped)
         crawler.signals.connect(spider._item_done, signal=signals.item_dropped)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
@@ -157,7 +158,7 @@ class NewsSpider(Spider):
             if entry.get("published_parsed") or entry.get("updated_parsed"):
                 stamp = entry.get("published_parsed") or entry.get("updated_parsed")
                 published = datetime(*stamp[:6], tzinfo=timezone.utc).isoformat()
-            yield from self._article_request(response.urljoin(link), source, published)
+            yield from self._article_request(response.urljoin(link), source, published, response.request.url)
 
     def parse_sitemap(self, response: Response, source: str, depth: int = 0) -> Iterator[Request]:
         if not self._remember_validators(response):
@@ -196,7 +197,7 @@ class NewsSpider(Spider):
             if published and _as_utc(published) < horizon:
                 self.crawler.stats.inc_value("newswatch/sitemap_too_old")
                 continue
-            yield from self._article_request(response.urljoin(loc), source, published)
+            yield from self._article_request(response.urljoin(loc), source, published, response.request.url)
 
     def parse_listing(self, response: Response, source: str, listing: int, page: int) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -214,7 +215,8 @@ class NewsSpider(Spider):
                 yield self._listing_request(response.urljoin(nxt), source, self.parse_listing,
                                             listing=listing, page=page + 1)
 
-    def _article_request(self, url: str, source: str, published: str | None) -> Iterator[Request]:
+    def _article_request(self, url: str, source: str, published: str | None,
+                         origin: str | None = None) -> Iterator[Request]:
         url = canonical_url(url)
         if url in self._seen:
             self.crawler.stats.inc_value("newswatch/duplicate_link")
@@ -224,7 +226,8 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value("newswatch/skipped_known")
             return
         self._count(source, "requests")
-        yield Request(url, callback=self.parse_article, errback=self.on_error, meta={"source": source},
+        yield Request(url, callback=self.parse_article, errback=self.on_error,
+                      meta={"source": source, "origin": origin},
                       cb_kwargs={"source": source, "published": published})
 
     # --- articles ----------------------------------------------------------------------------
@@ -259,6 +262,10 @@ class NewsSpider(Spider):
     def on_error(self, failure: Failure) -> None:
         request = failure.request
         source = request.meta.get("source", "?")
+        if request.meta.get("origin") and not failure.check(IgnoreRequest):
+            # Keep the feed "changed" for the next run, or a 304 would hide this article from it.
+            # (Robots.txt and offsite refusals are final: no point in coming back for those.)
+            self._incomplete.add(request.meta["origin"])
         if failure.check(HttpError):
             status = failure.value.response.status
             level = logging.INFO if status in (404, 410) else logging.WARNING
@@ -303,7 +310,8 @@ class NewsSpider(Spider):
             return
         if reason == "finished":
             for url, (etag, modified) in self._validators.items():
-                self.state.set_validators(url, etag, modified)
+                if url not in self._incomplete:
+                    self.state.set_validators(url, etag, modified)
         self.state.release_lock()
 
 

@@ -55,6 +55,10 @@ def test_second_run_fetches_nothing_again_and_alerts_nothing(outlets: Outlets, s
     # unchanged feeds and sitemaps cost a 304
     assert second.stat("newswatch/not_modified") >= 3
     assert second.stat("newswatch/skipped_known") > 0
+    # pages that failed (404, 500, timeout) are tried again: their feed is not treated as unchanged
+    failed = {outlets.url(b["site"], b["path"]) for b in outlets.expected()["bad_inputs"]
+              if b["kind"] in ("status", "slow")}
+    assert failed <= {outlets.url(r.site, r.bare_path) for r in outlets.requests}
 
 
 def test_story_added_between_runs_alerts_once(outlets: Outlets, slack_server: SlackStandIn,
