@@ -26,6 +26,8 @@ _PROBLEMS = ("errors", "no_article")
 class Summary:
     sources_crawled: int = 0
     articles_fetched: int = 0
+    skipped_known: int = 0
+    feeds_unchanged: int = 0
     new_stories: int = 0
     new_per_topic: dict[str, int] = field(default_factory=dict)
     matched_per_topic: dict[str, int] = field(default_factory=dict)
@@ -43,6 +45,8 @@ class Summary:
         return {
             "sources_crawled": self.sources_crawled,
             "articles_fetched": self.articles_fetched,
+            "skipped_known": self.skipped_known,
+            "feeds_unchanged": self.feeds_unchanged,
             "new_stories": self.new_stories,
             "duplicates_exact": self.duplicates_exact,
             "duplicates_near": self.duplicates_near,
@@ -57,7 +61,9 @@ class Summary:
         topics = ", ".join(f"{t} {n}" for t, n in self.matched_per_topic.items()) or "none"
         new = ", ".join(f"{t} {n}" for t, n in self.new_per_topic.items())
         out = [
-            f"sources crawled: {self.sources_crawled}; articles fetched: {self.articles_fetched}",
+            f"sources crawled: {self.sources_crawled}; articles fetched: {self.articles_fetched}; "
+            f"skipped as already processed: {self.skipped_known}; feeds/sitemaps unchanged (304): "
+            f"{self.feeds_unchanged}",
             f"new stories: {self.new_stories}" + (f" ({new})" if new else "")
             + f"; matched per topic (before dedup): {topics}",
             f"duplicates: {self.duplicates_exact} exact, {self.duplicates_near} near; archived: {self.archived}",
@@ -106,6 +112,8 @@ def summarise(stats: dict[str, Any]) -> Summary:
     return Summary(
         sources_crawled=len(per_source),
         articles_fetched=num("newswatch/articles_fetched"),
+        skipped_known=num("newswatch/skipped_known"),
+        feeds_unchanged=num("newswatch/not_modified"),
         new_stories=num("dedup/new"),
         new_per_topic=dict(sorted(new_topics.items(), key=lambda kv: (-kv[1], kv[0]))),
         matched_per_topic=dict(sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))),

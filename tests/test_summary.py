@@ -16,6 +16,7 @@ from crawler.summary import CrawlSummary, summarise
 BUSY_RUN = {
     "newswatch/articles_fetched": 42,
     "newswatch/skipped_known": 7,
+    "newswatch/not_modified": 2,
     "newswatch/bad_response/http_503": 3,
     "newswatch/bad_response/timeout": 1,
     "source/Tom's Hardware/requests": 20,
@@ -46,9 +47,9 @@ BUSY_RUN = {
 
 CASES: list[tuple[str, dict[str, Any], dict[str, int], list[str]]] = [
     ("busy run", BUSY_RUN,
-     {"sources_crawled": 3, "articles_fetched": 42, "new_stories": 8, "duplicates_exact": 2, "duplicates_near": 1,
+     {"sources_crawled": 3, "articles_fetched": 42, "skipped_known": 7, "feeds_unchanged": 2, "new_stories": 8, "duplicates_exact": 2, "duplicates_near": 1,
       "archived": 11, "alerts_sent": 5, "alerts_failed": 1, "alerts_pending": 3, "sources_with_problems": 2},
-     ["sources crawled: 3; articles fetched: 42",
+     ["sources crawled: 3; articles fetched: 42; skipped as already processed: 7; feeds/sitemaps unchanged (304): 2",
       "new stories: 8 (deepseek 5, ascend 3, h800 3); matched per topic (before dedup): deepseek 6, ascend 4, h800 4",
       "duplicates: 2 exact, 1 near; archived: 11",
       "alerts: 5 sent, 1 failed, 3 pending",
@@ -57,7 +58,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, int], list[str]]] = [
     ("nothing happened", {},
      {"sources_crawled": 0, "articles_fetched": 0, "new_stories": 0, "duplicates_exact": 0, "duplicates_near": 0,
       "archived": 0, "alerts_sent": 0, "alerts_failed": 0, "alerts_pending": 0, "sources_with_problems": 0},
-     ["sources crawled: 0; articles fetched: 0", "new stories: 0; matched per topic (before dedup): none",
+     ["sources crawled: 0; articles fetched: 0; skipped as already processed: 0", "new stories: 0; matched per topic (before dedup): none",
       "alerts: 0 sent, 0 failed, 0 pending", "problems: none"]),
     ("source name with a slash", {"source/AI/ML Weekly/requests": 2, "source/AI/ML Weekly/errors": 2},
      {"sources_crawled": 1, "sources_with_problems": 1},
