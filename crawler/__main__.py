@@ -9,9 +9,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from w3lib.encoding import html_to_unicode
+
 from crawler.config import ConfigError, load_config
 from crawler.extraction import extract_article
 from crawler.language import detect_language
+from crawler.review import cli as review_cli
 from crawler.settings import USER_AGENT
 from crawler.urls import same_site
 
@@ -21,8 +24,6 @@ def _fetch(url: str, timeout: float) -> str:
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (user-given URL)
         raw = response.read()
         charset = response.headers.get_content_charset()
-    from w3lib.encoding import html_to_unicode
-
     # The same charset logic Scrapy uses: HTTP header, then BOM, then <meta>.
     _, text = html_to_unicode(f"text/html; charset={charset}" if charset else None, raw)
     return text
@@ -30,7 +31,7 @@ def _fetch(url: str, timeout: float) -> str:
 
 def explain(html: str, url: str | None, config_file: str | None, hint: str | None) -> dict[str, Any]:
     """What the pipelines would make of one page, and why each topic candidate was kept or not."""
-    config = load_config(config_file)
+    config = load_config(config_file, with_targets=False)
     if hint is None:
         hint = next((s.language for s in config.sources if url and any(
             same_site(u, url) for u in (*s.feeds, *s.sitemaps, *(li.url for li in s.listings)))), "en")
@@ -93,12 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--text", action="store_true", help="include the extracted text")
     ex.add_argument("--timeout", type=float, default=30.0)
     ex.set_defaults(func=_explain_cmd)
-    try:
-        from crawler.review import cli as review_cli
-    except ImportError:
-        pass
-    else:
-        review_cli.register(sub)
+    review_cli.register(sub)
     return parser
 
 

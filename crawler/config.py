@@ -279,8 +279,11 @@ TOP_LEVEL = {"sources", "topics", "alerts", "health", "archive", "state", "dedup
              "health_checks"}
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read, validate and compile the configuration. Raises :class:`ConfigError`."""
+def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: bool = True) -> Config:
+    """Read, validate and compile the configuration. Raises :class:`ConfigError`.
+
+    ``with_targets=False`` leaves ``alerts`` and ``health`` empty and unchecked: the terminal tools
+    (explain, review) need no secrets from the environment."""
     from crawler.matching import RuleError, compile_topics
 
     file = config_path(path)
@@ -333,8 +336,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         path=file,
         sources=sources,
         topics=topics,
-        alerts=_targets(file, top.get("alerts", list, None), "alerts", names, routed=True),
-        health=_targets(file, top.get("health", list, None), "health", names, routed=False),
+        alerts=_targets(file, top.get("alerts", list, None), "alerts", names, routed=True) if with_targets else [],
+        health=_targets(file, top.get("health", list, None), "health", names, routed=False) if with_targets else [],
         archive=base / top.text("archive", "data/archive.jsonl"),
         state=base / top.text("state", "data/state.sqlite3"),
         dedup=dedup,

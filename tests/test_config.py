@@ -151,3 +151,12 @@ def test_secrets_are_substituted_and_never_echoed(tmp_path: Path, monkeypatch: p
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, data))
     assert "hunter2hunter2" not in str(info.value)
+
+
+def test_terminal_tools_load_without_alert_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NW_UNSET_FOR_TOOLS", raising=False)
+    path = write(tmp_path, variant(_set(["alerts"], [{"url": "slack://${NW_UNSET_FOR_TOOLS}/b/c"}])))
+    with pytest.raises(ConfigError):
+        load_config(path)
+    config = load_config(path, with_targets=False)
+    assert config.alerts == [] and config.topics.names == ["deepseek", "h800"]

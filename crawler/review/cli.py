@@ -86,7 +86,7 @@ def resolve_archive(args: argparse.Namespace) -> Path:
         # Imported here so `review --archive FILE` works without (and tests do not depend on) the config module.
         from crawler.config import load_config
 
-        return Path(load_config(config_path).archive)
+        return Path(load_config(config_path, with_targets=False).archive)
     except Exception as exc:  # ConfigError, missing file, module not there yet: all mean "say which archive"
         raise UsageError(f"no --archive given and cannot read the archive path from config {config_path}: {exc}") from exc
 
