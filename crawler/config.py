@@ -78,6 +78,7 @@ class CrawlConfig:
     sitemap_max_age_days: float = 7.0
     concurrent_per_domain: int = 2
     obey_robots: bool = True
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
     base = file.resolve().parent
 
     cr = _Reader(file, top.get("crawl", dict, {}), "crawl", {"download_timeout", "max_page_bytes",
-                 "max_listing_pages", "sitemap_max_age_days", "concurrent_per_domain", "obey_robots"})
+                 "max_listing_pages", "sitemap_max_age_days", "concurrent_per_domain", "obey_robots",
+                 "user_agent"})
     crawl = CrawlConfig(
         download_timeout=float(cr.number("download_timeout", 30.0, 0.1)),
         max_page_bytes=cr.number("max_page_bytes", 5 * 1024 * 1024, 1024, integer=True),
@@ -311,6 +313,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         sitemap_max_age_days=float(cr.number("sitemap_max_age_days", 7.0, 0.01)),
         concurrent_per_domain=cr.number("concurrent_per_domain", 2, 1, 16, integer=True),
         obey_robots=cr.get("obey_robots", bool, True),
+        user_agent=cr.text("user_agent", None),
     )
     sources = _sources(file, top.get("sources", list, None, required=True), crawl)
 

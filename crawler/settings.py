@@ -9,7 +9,8 @@ BOT_NAME = "newswatch"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
-USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring crawler)"
+# Sites see who is crawling; `crawl.user_agent` in newswatch.yaml replaces it (add a contact URL or address).
+USER_AGENT = "newswatch/0.1 (news-monitoring crawler; Scrapy)"
 
 # Politeness.
 ROBOTSTXT_OBEY = True

@@ -71,6 +71,8 @@ class NewsSpider(Spider):
         s.set("DOWNLOAD_MAXSIZE", config.crawl.max_page_bytes, priority="spider")
         s.set("CONCURRENT_REQUESTS_PER_DOMAIN", config.crawl.concurrent_per_domain, priority="spider")
         s.set("ROBOTSTXT_OBEY", config.crawl.obey_robots, priority="spider")
+        if config.crawl.user_agent:
+            s.set("USER_AGENT", config.crawl.user_agent, priority="spider")
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = config
         spider.baseline = baseline

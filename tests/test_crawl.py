@@ -219,3 +219,15 @@ def test_sources_argument_restricts_the_crawl(outlets: Outlets, tmp_path: Path) 
     assert result.returncode == 0
     assert {r.site for r in outlets.requests} == {"listit"}
     assert {r["source"] for r in result.archive} == {"listit"}
+
+
+def test_requests_name_the_project(first_run: dict[str, Any]) -> None:
+    agents = {r.headers.get("User-Agent", "") for r in first_run["requests"]}
+    assert agents and all(a.startswith("newswatch/") for a in agents)
+
+
+def test_user_agent_from_config(outlets: Outlets, tmp_path: Path) -> None:
+    config = make_config(outlets, tmp_path)
+    config["crawl"]["user_agent"] = "newswatch-test-desk (+mailto:desk@example.org)"
+    assert run_crawl(config, tmp_path, "sources=listit").returncode == 0
+    assert {r.headers.get("User-Agent") for r in outlets.requests} == {config["crawl"]["user_agent"]}
