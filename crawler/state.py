@@ -128,8 +128,8 @@ class StateStore(ABC):
         """Queue an alert; False if this (story, target) pair was queued before."""
 
     @abstractmethod
-    def pending(self, target_id: str | None = None) -> list[OutboxRow]:
-        """Undelivered alerts, oldest first."""
+    def pending(self, target_id: str | None = None, story_id: str | None = None) -> list[OutboxRow]:
+        """Undelivered alerts, oldest first (optionally of one target and/or one story)."""
 
     @abstractmethod
     def mark_delivered(self, row_id: int) -> None: ...
@@ -465,7 +465,7 @@ class SqliteState(StateStore):
             )
             return cursor.rowcount == 1
 
-    def pending(self, target_id: str | None = None) -> list[OutboxRow]:
+    def pending(self, target_id: str | None = None, story_id: str | None = None) -> list[OutboxRow]:
         sql = (
             "SELECT id, story_id, target_id, payload, status, attempts, last_error, created_at, delivered_at "
             "FROM outbox WHERE status = 'pending'"
@@ -473,7 +473,11 @@ class SqliteState(StateStore):
         params: tuple[Any, ...] = ()
         if target_id is not None:
             sql += " AND target_id = ?"
-            params = (target_id,)
+            params += (target_id,)
+        if story_id is not None:
+            # UNIQUE(story_id, target_id) indexes this lookup.
+            sql += " AND story_id = ?"
+            params += (story_id,)
         rows = self._query(sql + " ORDER BY created_at, id", params)
         return [
             OutboxRow(

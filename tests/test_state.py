@@ -186,6 +186,8 @@ def test_outbox(state):
     assert (rows[0].status, rows[0].attempts, rows[0].last_error) == ("pending", 0, None)
     assert rows[0].created_at.endswith("+00:00")
     assert [r.story_id for r in state.pending("slack")] == ["s1", "s2"]
+    assert [(r.story_id, r.target_id) for r in state.pending("slack", story_id="s2")] == [("s2", "slack")]
+    assert [r.target_id for r in state.pending(story_id="s1")] == ["slack", "email"]
 
     state.mark_failed(rows[0].id, "HTTP 503 from hooks.slack.com")
     state.mark_delivered(rows[1].id)

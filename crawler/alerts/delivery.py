@@ -264,7 +264,7 @@ class Outbox:
             if target.mode == "digest" or target_id not in self.channels:
                 continue
             if self._budget_left(target):
-                rows = [r for r in self.state.pending(target_id) if r.story_id == record["story_id"]]
+                rows = self.state.pending(target_id, story_id=record["story_id"])
                 jobs.extend(self._instant_or_hold(target, rows))
         return queued, jobs
 
