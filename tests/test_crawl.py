@@ -155,6 +155,8 @@ def test_slack_gets_each_new_story_once(first_run: dict[str, Any]) -> None:
             assert topic in text
     for dup in (r for r in first_run["result"].archive if r["duplicate_of"]):
         assert not [p for p in payloads if dup["url"] in slack_text(p)]
+    # no "Apprise" footer or remote icon unless the target URL asks for them
+    assert not [p for p in payloads if "Apprise" in slack_text(p) or "icon_url" in p]
 
 
 def test_email_gets_each_new_story_once_with_subject_and_body(first_run: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import apprise
 from apprise import NotifyFormat
@@ -125,6 +126,12 @@ class Channel:
             self.kind = SLACK
             plugin.use_blocks = True
             plugin.notify_format = NotifyFormat.MARKDOWN
+            # No "Apprise" footer or remote icon in a newsroom channel, unless the URL asks for them.
+            query = urlsplit(target.url).query
+            if "footer=" not in query:
+                plugin.include_footer = False
+            if "image=" not in query:
+                plugin.include_image = False
             self._body_format: NotifyFormat | None = None
         elif isinstance(plugin, NotifyEmail):
             self.kind = EMAIL
