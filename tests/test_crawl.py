@@ -3,18 +3,13 @@ with alerts delivered to a real SMTP server and a stand-in for Slack's webhook."
 
 from __future__ import annotations
 
-import email.policy
 import json
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.crawl import FAST, ROOT, CrawlResult, default_topics, run_crawl
+from tests.crawl import CrawlResult, default_topics, run_crawl
 from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn, slack_server, smtp_server  # noqa: F401
 

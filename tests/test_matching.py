@@ -190,8 +190,8 @@ FILLER = " ".join(["parola"] * 10)
         ("", "Huawei Ascend launches", True),
         ("", "the Ascend AI chip", True),
         ("", f"Huawei {FILLER} Ascend", False),  # context too far away in the body
-        ("", f"Ascend one two three four Huawei", True),  # exactly 5 words apart
-        ("", f"Ascend one two three four five Huawei", False),
+        ("", "Ascend one two three four Huawei", True),  # exactly 5 words apart
+        ("", "Ascend one two three four five Huawei", False),
         ("Huawei news", f"{FILLER} {FILLER} Ascend", True),  # title context frames the story
         ("", "Ascend npu", False),  # case-sensitive context term
         ("", "Ascend NPU", True),
