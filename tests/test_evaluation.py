@@ -13,7 +13,7 @@ import yaml
 from crawler.evaluate import DEFAULT_CASES, ROOT, default_topics_path, evaluate, load_cases, load_topics, main
 
 TOPICS = load_topics(default_topics_path())
-CASES = load_cases(DEFAULT_CASES, TOPICS.names)
+CASES = [case for path in DEFAULT_CASES for case in load_cases(path, TOPICS.names)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

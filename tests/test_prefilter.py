@@ -18,7 +18,7 @@ from crawler.evaluate import DEFAULT_CASES, default_topics_path, load_cases, loa
 from crawler.matching import compile_topics
 
 TOPICS = load_topics(default_topics_path())
-CASES = load_cases(DEFAULT_CASES, TOPICS.names)
+CASES = [case for path in DEFAULT_CASES for case in load_cases(path, TOPICS.names)]
 
 PAGE = """<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>Tech news</title>
