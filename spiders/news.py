@@ -320,8 +320,8 @@ class NewsSpider(Spider):
 def _stop(message: str) -> NoReturn:
     """End the process before any request: one clear line, no traceback, exit status 2.
 
-    Scrapy would report an exception raised here as an unretrieved task error with a traceback
-    and still exit 0, which a cron job cannot tell from success."""
+    Scrapy would report an exception raised here as an unretrieved task error with a full
+    traceback, burying the one line the user needs."""
     logger.critical(message)
     raise SystemExit(2)
 
