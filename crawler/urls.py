@@ -195,11 +195,22 @@ def choose_canonical(page_url: str, declared: str | None) -> str:
     return canonical_url(resolved)
 
 
-def declared_canonical(html: str) -> str | None:
-    """The page's own canonical declaration: ``<link rel="canonical">``, else ``og:url``."""
-    if not html:
-        return None
-    selector = Selector(text=html)
+def is_http_url(url: str) -> bool:
+    """True for an http(s) URL: the only kind newswatch fetches or turns into a link."""
+    try:
+        return urlsplit(url).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
+def declared_canonical(page: str | Selector) -> str | None:
+    """The page's own canonical declaration: ``<link rel="canonical">`` (any case, among other rel
+    tokens), else ``og:url``. *page* is HTML or an already-parsed Selector (``response.selector``)."""
+    if not isinstance(page, Selector):
+        if not page:
+            return None
+        page = Selector(text=page)
+    selector = page
     for query in (
         "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', 'canonical')), ' '),"
         " ' canonical ')]/@href",

@@ -29,7 +29,7 @@ from crawler.config import Config, ConfigError, config_for
 from crawler.extraction import iso_date
 from crawler.items import Story
 from crawler.state import StateError, StateStore, state_for
-from crawler.urls import canonical_url, choose_canonical
+from crawler.urls import canonical_url, choose_canonical, declared_canonical, is_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class NewsSpider(Spider):
             return
         for entry in parsed.entries:
             link = entry.get("link")
-            if not link or urlsplit(response.urljoin(link)).scheme not in ("http", "https"):
+            if not link or not is_http_url(response.urljoin(link)):
                 self._bad(source, "feed_entry_without_link", response.url,
                           f"feed entry {entry.get('title', '')[:80]!r} has no usable link", level=logging.INFO)
                 continue
@@ -208,8 +208,7 @@ class NewsSpider(Spider):
         spec = self.config.source(source).listings[listing]
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip())
-            parts = urlsplit(url)
-            if parts.scheme in ("http", "https") and spec.follow.search(parts.path):
+            if is_http_url(url) and spec.follow.search(urlsplit(url).path):
                 yield from self._article_request(url, source, None)
         if page < spec.max_pages:
             nxt = response.css('link[rel~="next"]::attr(href), a[rel~="next"]::attr(href)').get()
@@ -240,9 +239,7 @@ class NewsSpider(Spider):
                       level=logging.INFO)
             self._mark_known(response, source)
             return
-        declared = response.css('link[rel="canonical"]::attr(href)').get() or \
-            response.css('meta[property="og:url"]::attr(content)').get()
-        url = choose_canonical(response.url, declared)
+        url = choose_canonical(response.url, declared_canonical(response.selector))
         if url != canonical_url(response.request.url) and (url in self._seen or self.state.is_known_url(url)):
             self.crawler.stats.inc_value("newswatch/duplicate_link")
             self._mark_known(response, source)

@@ -505,12 +505,10 @@ def test_command_line_serves_until_interrupted() -> None:
 
 @pytest.fixture(scope="module")
 def default_topics():
-    import yaml
-
     from crawler.matching import compile_topics
+    from tests.crawl import default_topics as shipped_topics
 
-    root = Path(__file__).resolve().parents[1]
-    return compile_topics(yaml.safe_load((root / "newswatch.yaml").read_text(encoding="utf-8"))["topics"])
+    return compile_topics(shipped_topics())
 
 
 @pytest.mark.parametrize("entry", EXTRACTABLE, ids=_id)

@@ -22,7 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from crawler.urls import is_http_url
 
 SLACK = "slack"
 EMAIL = "email"
@@ -133,11 +135,7 @@ def safe_link_url(url: Any) -> str | None:
     """*url* if it is an http(s) URL, with characters that could end a Slack link (``|``, ``<``, ``>``, spaces,
     quotes) percent-encoded; ``None`` for anything else (``javascript:``, ``mailto:`` …), which is then not linked."""
     url = str(url or "").strip()
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        return None
-    if scheme not in ("http", "https"):
+    if not is_http_url(url):
         return None
     return quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
 

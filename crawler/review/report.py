@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.review.query import Filters, Row, Stats, day_range, make_row
 from crawler.review.reader import record_time
+from crawler.urls import is_http_url
 
 # Okabe–Ito palette: distinguishable with colour-blindness; dash patterns keep series apart in greyscale print.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -33,11 +33,7 @@ def esc(value: Any) -> str:
 
 def safe_href(url: str) -> str | None:
     """Only http(s) links are rendered; a ``javascript:`` or odd URL from the archive gets no link."""
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        return None
-    return url if scheme in ("http", "https") else None
+    return url if is_http_url(url) else None
 
 
 @dataclass
