@@ -15,7 +15,7 @@ from crawler.config import ConfigError, load_config
 from crawler.extraction import extract_article
 from crawler.language import detect_language
 from crawler.review import cli as review_cli
-from crawler.settings import USER_AGENT
+from crawler.addon import DEFAULT_USER_AGENT as USER_AGENT
 from crawler.urls import same_site
 
 

@@ -349,12 +349,3 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         health_checks=health_checks,
         raw=data or {},
     )
-
-
-def config_for(crawler: Any) -> Config:
-    """The run's :class:`Config`, loaded once per crawler (the spider loads it first)."""
-    config = getattr(crawler, "_newswatch_config", None)
-    if config is None:
-        config = load_config(crawler.settings.get("NEWSWATCH_CONFIG"))
-        crawler._newswatch_config = config
-    return config

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 from datasketch import MinHash
 
-from crawler.state import StateStore
+from crawler.state import ArticleCommit, StateStore, StoryFingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +90,8 @@ class DedupResult(NamedTuple):
     similarity: float  # 1.0 for exact, estimated Jaccard for near, best candidate's otherwise
 
 
-@dataclass(frozen=True)
-class Fingerprint:
-    """Everything the state stores about a story's text."""
-
-    text_hash: str
-    signature: bytes  # num_perm little-endian uint32 MinHash values
-    band_keys: list[bytes]
+# Everything the state stores about a story's text (signature: num_perm little-endian uint32 MinHash values).
+Fingerprint = StoryFingerprint
 
 
 def normalise_text(text: str) -> str:
@@ -268,18 +263,19 @@ class Deduplicator:
         seen_at: str | None = None,
         duplicate_of: str | None = None,
     ) -> None:
-        """Record a checked story: its URL always, its fingerprint only if it is an original."""
-        self.state.mark_url(url, source)
+        """Record a checked story outside a crawl (tools, tests): its URL always, its fingerprint only if
+        it is an original. The crawl records stories through its commit stage instead."""
+        self.state.commit(ArticleCommit(
+            source=source,
+            urls=[url],
+            story_id=story_id,
+            fingerprint=self.fingerprint_if_original(text, duplicate_of),
+            published=published,
+            seen_at=seen_at or datetime.now(timezone.utc).isoformat(),
+        ))
+
+    def fingerprint_if_original(self, text: str, duplicate_of: str | None) -> Fingerprint | None:
+        """The fingerprint to index for a checked story: None for a duplicate or an empty text."""
         if duplicate_of is not None or not normalise_text(text):
-            return
-        fp = self.fingerprint(text)
-        self.state.add_story(
-            story_id,
-            url,
-            source,
-            fp.text_hash,
-            fp.band_keys,
-            fp.signature,
-            published,
-            seen_at or datetime.now(timezone.utc).isoformat(),
-        )
+            return None
+        return self.fingerprint(text)

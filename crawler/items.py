@@ -8,6 +8,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
+from crawler.state import StoryFingerprint
+
 # Fields written to the JSONL archive, in this order.
 ARCHIVE_FIELDS = (
     "story_id",
@@ -48,12 +50,22 @@ class Story:
     story_id: str = ""
     duplicate_of: str | None = None
     duplicate_kind: str | None = None
-    # The URL actually requested, when the page declared another canonical one (not archived).
-    fetched_url: str = ""
+    # Canonical forms of the URLs this page was fetched by: the one discovery gave, each redirect hop,
+    # the final one (not archived; committed as the story's aliases).
+    fetched_urls: list[str] = field(default_factory=list)
+    # Set by the dedup stage for an original: what the near-duplicate index keeps (not archived).
+    fingerprint: StoryFingerprint | None = None
+    # Set when the response was not an HTML page: its content type (the extract stage drops it).
+    not_html: str | None = None
 
     def __post_init__(self) -> None:
         if not self.story_id:
             self.story_id = story_id_for(self.url)
+
+    @property
+    def aliases(self) -> list[str]:
+        """Every URL the article is known by: the fetched ones, then the canonical one."""
+        return list(dict.fromkeys([*self.fetched_urls, self.url]))
 
     def record(self) -> dict[str, Any]:
         """The archive record: every archived field, nothing else (never the raw HTML)."""

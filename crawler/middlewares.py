@@ -1,4 +1,4 @@
-"""Downloader middleware: an article or feed that redirects to another site is not followed."""
+"""Downloader middlewares: no redirect to another site; robots.txt without a traceback per unreachable host."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
@@ -42,3 +43,32 @@ class OffsiteRedirectMiddleware:
         logger.warning("[%s] %s redirects to another site (%s): not followed", source, request.url,
                        urlsplit(target).netloc)
         raise IgnoreRequest(f"redirect to another site: {urlsplit(target).netloc}")
+
+
+class _DropRobotsTraceback(logging.Filter):
+    """Scrapy logs a failed robots.txt download at ERROR with a full traceback, once per host."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno >= logging.ERROR and str(record.msg).startswith("Error downloading"))
+
+
+class QuietRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware without the traceback for a host that cannot be reached.
+
+    An unreachable outlet fails its robots.txt and then every request: the spider logs one WARNING
+    per source for those; the robots.txt failure is counted by Scrapy (``robotstxt/exception_count/…``)
+    and logged here at DEBUG."""
+
+    _filter = _DropRobotsTraceback()
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        robots_logger = logging.getLogger(RobotsTxtMiddleware.__module__)
+        if self._filter not in robots_logger.filters:
+            robots_logger.addFilter(self._filter)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if not isinstance(exc, IgnoreRequest):
+            logger.debug("robots.txt of %s not fetched (%s): its pages are tried as allowed", netloc,
+                         type(exc).__name__)
+        super()._robots_error(exc, netloc)

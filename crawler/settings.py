@@ -8,24 +8,24 @@ defaults. Component settings are prefixed by the component (``EXTRACT_*``,
 BOT_NAME = "newswatch"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# `scrapy crawl` with newswatch's exit status (non-zero when the run could not write its state).
+COMMANDS_MODULE = "crawler.commands"
 
-# Sites see who is crawling; `crawl.user_agent` in newswatch.yaml replaces it (add a contact URL or address).
-USER_AGENT = "newswatch/0.1 (news-monitoring crawler; Scrapy)"
+# newswatch.yaml is loaded and validated once, by the add-on, which also sets the settings that follow
+# from it (state and archive paths, dedup, USER_AGENT, DOWNLOAD_TIMEOUT, DOWNLOAD_MAXSIZE,
+# CONCURRENT_REQUESTS_PER_DOMAIN, ROBOTSTXT_OBEY). They are not set here: a project setting would
+# override the add-on's; `-s NAME=value` still overrides both.
+ADDONS = {"crawler.addon.NewswatchAddon": 0}
 
 # Politeness.
-ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
-DOWNLOAD_TIMEOUT = 30
 # No retries within a run: a failed article is not marked as processed, so the next scheduled run
 # tries it again, and each failure is logged once instead of once per attempt.
 RETRY_ENABLED = False
-# Articles are small; anything past this is not an article page.
-DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 5
 
@@ -37,7 +37,15 @@ TELNETCONSOLE_ENABLED = False
 HTTPERROR_ALLOW_ALL = False
 
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt as Scrapy does it, minus a traceback per unreachable host (the request's failure says it).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.QuietRobotsTxtMiddleware": 100,
     "crawler.middlewares.OffsiteRedirectMiddleware": 610,
+}
+
+SPIDER_MIDDLEWARES = {
+    # Known articles are never requested again (every URL they were known by).
+    "crawler.seen.SeenUrlsMiddleware": 550,
 }
 
 ITEM_PIPELINES = {
@@ -45,11 +53,15 @@ ITEM_PIPELINES = {
     "pipelines.language.LanguagePipeline": 200,
     "pipelines.topics.TopicsPipeline": 300,
     "pipelines.dedup.DedupPipeline": 400,
+    # The commit point: everything the run decided about an article, in one transaction.
+    "pipelines.commit.CommitPipeline": 450,
     "pipelines.archive.ArchivePipeline": 500,
     "pipelines.alert.AlertPipeline": 600,
 }
 
 EXTENSIONS = {
+    # Run lock, state store, pruning, feed validators; built before every other component.
+    "crawler.run.RunState": 0,
     "crawler.summary.CrawlSummary": 500,
     "crawler.statsfile.StatsFile": 510,
 }
@@ -65,7 +77,7 @@ ALERT_RETRIES = 3
 ALERT_BACKOFF = 1.0
 ALERT_PACE = True
 
-# Set from the config and `-a baseline=1` by the spider.
+# `-a baseline=1` (or `-s NEWSWATCH_BASELINE=1`): record and archive, send nothing.
 NEWSWATCH_BASELINE = False
 
 LOG_LEVEL = "INFO"

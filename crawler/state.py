@@ -12,10 +12,19 @@ can replace the SQLite file later; :func:`open_state` opens the default
 * the alert outbox: one row per (story, alert target), pending until delivered;
 * per-source health records (free-form JSON).
 
-Durability: every write that matters is committed on its own (WAL mode,
-``synchronous=NORMAL``), so a killed process keeps every recorded delivery and
-queued alert; only a power failure can lose the last few commits.
-A corrupt or unreadable file raises :class:`StateError` and is left untouched.
+* the archive queue: stories committed but not yet appended to the JSONL archive.
+
+The commit point: :meth:`StateStore.commit` writes everything a run decided about
+one fetched article -- every URL it is known by, the story and its near-duplicate
+index keys, its outbox rows, its archive-queue entry -- in one transaction. Before
+that commit nothing durable exists about the article (a killed run fetches it
+again); after it, the next run finishes what was committed (sends the pending
+rows, appends the queued archive records). No other write creates a story.
+
+Durability: WAL mode, ``synchronous=NORMAL``; only a power failure can lose the
+last few commits. A write that fails (disk full, I/O error) raises
+:class:`StateWriteError`; a corrupt or unreadable file raises :class:`StateError`
+and is left untouched.
 """
 
 from __future__ import annotations
@@ -45,6 +54,40 @@ _MAX_ERROR_CHARS = 500
 
 class StateError(Exception):
     """The state file cannot be used (corrupt, unreadable, from a newer version)."""
+
+
+class StateWriteError(StateError):
+    """A write to the state failed (disk full, I/O error): nothing of that transaction was kept."""
+
+
+@dataclass(frozen=True)
+class StoryFingerprint:
+    """What the near-duplicate index keeps of an original story's text."""
+
+    text_hash: str
+    signature: bytes
+    band_keys: list[bytes]
+
+
+@dataclass
+class ArticleCommit:
+    """Everything one run decided about one fetched article, made durable by :meth:`StateStore.commit`.
+
+    ``urls`` are all the URLs the article is known by (discovered, each redirect hop, final,
+    canonical). A page that is not a story (no article, no topic, not HTML) has only ``urls``.
+    A story has ``story_id`` and ``record`` (its archive record, queued for the archive); an
+    original also has ``fingerprint`` (recorded in the near-duplicate index); ``alerts`` are its
+    ``(target_id, payload)`` outbox rows.
+    """
+
+    source: str
+    urls: Sequence[str]
+    story_id: str | None = None
+    record: dict[str, Any] | None = None
+    fingerprint: StoryFingerprint | None = None
+    published: str | None = None
+    seen_at: str | float | datetime | None = None
+    alerts: Sequence[tuple[str, dict[str, Any]]] = ()
 
 
 @dataclass
@@ -86,6 +129,20 @@ class StateStore(ABC):
 
     @abstractmethod
     def mark_url(self, url: str, source: str) -> None: ...
+
+    # The commit point.
+    @abstractmethod
+    def commit(self, article: ArticleCommit) -> int:
+        """Write everything in *article* in one transaction (see the module docstring); returns how many
+        outbox rows were new (a row already queued for that story and target is never queued twice)."""
+
+    # Archive queue.
+    @abstractmethod
+    def archive_pending(self) -> list[tuple[str, dict[str, Any]]]:
+        """(story_id, archive record) of committed stories not yet in the archive, in commit order."""
+
+    @abstractmethod
+    def mark_archived(self, story_ids: Sequence[str]) -> None: ...
 
     # Conditional requests.
     @abstractmethod
@@ -177,6 +234,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX outbox_status ON outbox(status, target_id, id)",
         "CREATE TABLE health (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
     ),
+    (
+        # Stories committed but not yet appended to the archive file (see ArchivePipeline).
+        "CREATE TABLE archive_queue ("
+        " id INTEGER PRIMARY KEY, story_id TEXT NOT NULL UNIQUE, record TEXT NOT NULL, queued_at REAL NOT NULL)",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -235,9 +297,10 @@ class SqliteState(StateStore):
                     f"has schema version {version}, newer than this newswatch understands ({SCHEMA_VERSION})"
                 )
             if version > 0:
-                result = conn.execute("PRAGMA quick_check").fetchone()[0]
+                result = str(conn.execute("PRAGMA quick_check").fetchone()[0])
                 if result != "ok":
-                    raise self._fail(f"is corrupt ({result})")
+                    # SQLite's report can run to many lines; its first says enough.
+                    raise self._fail(f"is corrupt ({result.splitlines()[0][:200]})")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -247,14 +310,19 @@ class SqliteState(StateStore):
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise self._fail(f"is not a usable newswatch state database ({exc})") from exc
+            raise self._fail(f"is not a usable newswatch state database ({str(exc).splitlines()[0]})") from exc
         return conn
 
     def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            logger.info("Migrating state %s to schema version %d", self.path, target)
             conn.execute("BEGIN IMMEDIATE")
             try:
+                # Read again under the write lock: another process may have migrated meanwhile
+                # (two first runs at once, or `review` opening a new file while a crawl starts).
+                if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    conn.execute("COMMIT")
+                    continue
+                logger.info("Migrating state %s to schema version %d", self.path, target)
                 for statement in MIGRATIONS[target - 1]:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target:d}")
@@ -271,16 +339,21 @@ class SqliteState(StateStore):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One committed write transaction."""
+        """One committed write transaction; a failed write raises StateWriteError, nothing of it kept."""
         with self._mutex:
             conn = self._db
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                # Disk full, I/O error, read-only file system, a lock held past the timeout.
+                raise StateWriteError(f"state file {self.path}: cannot write: {exc}") from exc
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._mutex:
@@ -289,32 +362,20 @@ class SqliteState(StateStore):
     # -- lock and lifetime ---------------------------------------------
     @property
     def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
+        return RunLock(self.path).path
 
     def acquire_lock(self) -> bool:
-        # flock on a sidecar file: released by the kernel if the process dies,
-        # so a crashed run never blocks the next one.
-        if self._lock_file is not None:
-            return True
-        handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")  # for people wondering who holds it
-        handle.flush()
-        self._lock_file = handle
+        if self._lock_file is None:
+            lock = RunLock(self.path)
+            if not lock.acquire():
+                return False
+            self._lock_file = lock
         return True
 
     def release_lock(self) -> None:
-        if self._lock_file is None:
-            return
-        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-        self._lock_file.close()
-        self._lock_file = None
+        if self._lock_file is not None:
+            self._lock_file.release()
+            self._lock_file = None
 
     def close(self) -> None:
         with self._mutex:
@@ -341,7 +402,8 @@ class SqliteState(StateStore):
             conn.execute("DELETE FROM doomed")
             conn.execute(
                 "INSERT INTO doomed SELECT id FROM stories WHERE seen_at < ? AND story_id NOT IN "
-                "(SELECT story_id FROM outbox WHERE status = 'pending')",
+                "(SELECT story_id FROM outbox WHERE status = 'pending') "
+                "AND story_id NOT IN (SELECT story_id FROM archive_queue)",
                 (cutoff,),
             )
             conn.execute("DELETE FROM story_bands WHERE story_ref IN (SELECT id FROM doomed)")
@@ -360,17 +422,48 @@ class SqliteState(StateStore):
             if row[0] < now - _TOUCH_INTERVAL:
                 # Still listed by a feed or sitemap: keep it from expiring, or
                 # pruning would make a years-old sitemap entry look new again.
-                self._db.execute("UPDATE urls SET last_seen = ? WHERE url = ?", (now, url))
+                try:
+                    self._db.execute("UPDATE urls SET last_seen = ? WHERE url = ?", (now, url))
+                except sqlite3.OperationalError:
+                    pass  # a refresh only: the next run tries again
             return True
 
     def mark_url(self, url: str, source: str) -> None:
+        self.commit(ArticleCommit(source=source, urls=[url]))
+
+    # -- the commit point ------------------------------------------------
+    def commit(self, article: ArticleCommit) -> int:
         now = time.time()
         with self._tx() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO urls (url, source, first_seen, last_seen) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(url) DO UPDATE SET last_seen = excluded.last_seen",
-                (url, source, now, now),
+                [(url, article.source, now, now) for url in dict.fromkeys(article.urls)],
             )
+            if article.story_id is None:
+                return 0
+            if article.fingerprint is not None:
+                fp = article.fingerprint
+                url = str((article.record or {}).get("url") or article.urls[0])
+                _insert_story(conn, article.story_id, url, article.source, fp.text_hash, fp.band_keys,
+                              fp.signature, article.published, article.seen_at)
+            queued = sum(_insert_outbox(conn, article.story_id, target_id, payload, now)
+                         for target_id, payload in article.alerts)
+            if article.record is not None:
+                conn.execute(
+                    "INSERT INTO archive_queue (story_id, record, queued_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(story_id) DO NOTHING",
+                    (article.story_id, json.dumps(article.record, ensure_ascii=False), now),
+                )
+            return queued
+
+    def archive_pending(self) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._query("SELECT story_id, record FROM archive_queue ORDER BY id")
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    def mark_archived(self, story_ids: Sequence[str]) -> None:
+        with self._tx() as conn:
+            conn.executemany("DELETE FROM archive_queue WHERE story_id = ?", [(sid,) for sid in story_ids])
 
     # -- conditional requests ------------------------------------------
     def get_validators(self, url: str) -> tuple[str | None, str | None]:
@@ -418,17 +511,7 @@ class SqliteState(StateStore):
     ) -> None:
         """Record an original story. The first recording of a story id wins; later ones are ignored."""
         with self._tx() as conn:
-            cursor = conn.execute(
-                "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
-                (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at)),
-            )
-            if cursor.rowcount == 1:
-                ref = cursor.lastrowid
-                conn.executemany(
-                    "INSERT OR IGNORE INTO story_bands (band_key, story_ref) VALUES (?, ?)",
-                    [(bytes(key), ref) for key in band_keys],
-                )
+            _insert_story(conn, story_id, url, source, text_hash, band_keys, signature, published, seen_at)
 
     def add_stories_bulk(
         self, rows: Sequence[tuple[str, str, str, str, list[bytes], bytes, str | None, float]]
@@ -436,17 +519,7 @@ class SqliteState(StateStore):
         """Many ``add_story`` argument tuples in one transaction (benchmarks, imports)."""
         with self._tx() as conn:
             for story_id, url, source, text_hash, keys, signature, published, seen_at in rows:
-                cursor = conn.execute(
-                    "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
-                    (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at)),
-                )
-                if cursor.rowcount == 1:
-                    ref = cursor.lastrowid
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO story_bands (band_key, story_ref) VALUES (?, ?)",
-                        [(key, ref) for key in keys],
-                    )
+                _insert_story(conn, story_id, url, source, text_hash, keys, signature, published, seen_at)
 
     def get_signature(self, story_id: str) -> bytes | None:
         rows = self._query("SELECT signature FROM stories WHERE story_id = ?", (story_id,))
@@ -458,12 +531,7 @@ class SqliteState(StateStore):
     # -- outbox --------------------------------------------------------
     def enqueue(self, story_id: str, target_id: str, payload: dict[str, Any]) -> bool:
         with self._tx() as conn:
-            cursor = conn.execute(
-                "INSERT INTO outbox (story_id, target_id, payload, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(story_id, target_id) DO NOTHING",
-                (story_id, target_id, json.dumps(payload, ensure_ascii=False), time.time()),
-            )
-            return cursor.rowcount == 1
+            return _insert_outbox(conn, story_id, target_id, payload, time.time())
 
     def pending(self, target_id: str | None = None, story_id: str | None = None) -> list[OutboxRow]:
         sql = (
@@ -533,47 +601,90 @@ class SqliteState(StateStore):
             )
 
 
+def _insert_story(conn: sqlite3.Connection, story_id: str, url: str, source: str, text_hash: str,
+                  band_keys: Sequence[bytes], signature: bytes, published: str | None,
+                  seen_at: str | float | datetime | None) -> None:
+    cursor = conn.execute(
+        "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
+        (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at)),
+    )
+    if cursor.rowcount == 1:
+        ref = cursor.lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO story_bands (band_key, story_ref) VALUES (?, ?)",
+            [(bytes(key), ref) for key in band_keys],
+        )
+
+
+def _insert_outbox(conn: sqlite3.Connection, story_id: str, target_id: str, payload: dict[str, Any],
+                   now: float) -> bool:
+    cursor = conn.execute(
+        "INSERT INTO outbox (story_id, target_id, payload, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(story_id, target_id) DO NOTHING",
+        (story_id, target_id, json.dumps(payload, ensure_ascii=False), now),
+    )
+    return cursor.rowcount == 1
+
+
+class RunLock:
+    """The run lock: ``flock`` on ``<state file>.lock``, taken before the state file is opened.
+
+    The kernel releases it when the process dies, so a crashed run never blocks the next one;
+    taking it first means two runs started at once never both create or migrate a new file."""
+
+    def __init__(self, state_path: str | os.PathLike[str]) -> None:
+        state = Path(state_path)
+        self.path = state.with_name(state.name + ".lock")
+        self._handle: Any = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another run holds it."""
+        if self._handle is not None:
+            return True
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        except OSError as exc:
+            raise StateError(f"state lock {self.path}: cannot be created: {exc.strerror}") from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")  # for people wondering who holds it
+            handle.flush()
+        except OSError:
+            pass  # a full disk: the lock holds all the same
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._handle.close()
+        self._handle = None
+
+
 def open_state(path: str | os.PathLike[str]) -> StateStore:
     """Open (creating if missing, migrating if old) the state store at ``path``."""
     return SqliteState(path)
 
 
-_CRAWLER_ATTR = "_newswatch_state"
-
-
-def state_for(crawler: Any) -> StateStore:
-    """The crawler's shared state store, opened on first use and closed when the engine stops.
-
-    Components call this from ``from_crawler``/``open_spider`` instead of
-    reaching into the spider. The path is the ``NEWSWATCH_STATE_PATH`` setting.
-    """
-    state: StateStore | None = getattr(crawler, _CRAWLER_ATTR, None)
-    if state is not None:
-        return state
-    path = crawler.settings.get("NEWSWATCH_STATE_PATH")
-    if not path:
-        raise StateError("the NEWSWATCH_STATE_PATH setting is not set: newswatch cannot find its state file")
-    state = open_state(path)
-    setattr(crawler, _CRAWLER_ATTR, state)
-
-    from scrapy import signals  # scrapy only matters to this helper
-
-    def _close() -> None:
-        if getattr(crawler, _CRAWLER_ATTR, None) is state:
-            delattr(crawler, _CRAWLER_ATTR)
-        state.close()
-
-    crawler.signals.connect(_close, signal=signals.engine_stopped, weak=False)
-    return state
-
-
 __all__: list[str] = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "ArticleCommit",
     "OutboxRow",
+    "RunLock",
     "SqliteState",
     "StateError",
     "StateStore",
+    "StateWriteError",
+    "StoryFingerprint",
     "open_state",
-    "state_for",
 ]

@@ -1,27 +1,35 @@
-"""Stage 6: announce each new story once per alert target, through the durable outbox.
+"""Stage 600: announce each new story once per alert target, through the durable outbox.
+
+This stage only ships: the commit stage has already written the story's outbox rows in its one commit.
 
 * ``open_spider``: quiet the loggers that print secrets, apply ``NEWSWATCH_SLACK_WEBHOOK_URL``, and start sending
   what earlier runs left pending — before any new story (one worker thread per target keeps that order).
-* ``process_item``: for a story that matched topics, is not a duplicate and is not from a baseline run, record one
-  pending delivery per interested target (committed before any send) and hand instant deliveries to the target's
-  worker thread. The item goes on at once; sending never blocks the reactor.
+* ``process_item``: hand the committed story's instant deliveries to each target's worker thread. The item goes on
+  at once; sending never blocks the reactor.
 * ``close_spider``: wait for the instant sends, send each target's digest (digest mode, or the stories past
   ``max_per_run``), then the health alerts, and set ``alerts/pending``.
 
-What is still pending at the end (the service was down through all retries) is sent by the next run.
+A stop (SIGTERM/SIGINT, or a write that failed) ends it early: queued messages are not started, the ones in flight
+finish and are recorded, digests and health alerts wait; everything not sent stays pending for the next run.
+The worker threads are daemon threads, so a second signal ends the process at once (a message in flight then may
+go out once more next run). What is still pending at the end is sent by the next run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import is_asyncio_available
+
+from crawler.addon import config_of
+from crawler.run import run_state
 
 from crawler.alerts.delivery import (
     AlertTargetLike,
@@ -36,18 +44,44 @@ from crawler.alerts.delivery import (
 )
 from crawler.alerts.formatters import format_text_block
 from crawler.alerts.health import Problem, check_health, record_notified
-from crawler.items import ARCHIVE_FIELDS
+from crawler.items import Story
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 
-def _record_of(item: Any) -> dict[str, Any]:
-    if hasattr(item, "record"):
-        return dict(item.record())
-    from itemadapter import ItemAdapter
+# How often a drain looks at whether the run is stopping.
+_STOP_POLL = 0.2
 
-    adapter = ItemAdapter(item)
-    return {name: adapter.get(name) for name in ARCHIVE_FIELDS}
+
+class _Sender:
+    """One daemon thread running one target's sends in order (a ThreadPoolExecutor's threads would hold the
+    process at exit until every queued message went out, pacing included)."""
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while (task := self._queue.get()) is not None:
+            future, fn, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting side
+                future.set_exception(exc)
+
+    def close(self) -> None:
+        self._queue.put(None)
 
 
 class AlertPipeline:
@@ -65,6 +99,7 @@ class AlertPipeline:
         stale_days: float = 3.0,
         extract_failure_jump: float = 0.5,
         pace: bool = True,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.targets = list(targets)
         self.health_targets = list(health_targets)
@@ -77,50 +112,58 @@ class AlertPipeline:
         self.stale_days = stale_days
         self.extract_failure_jump = extract_failure_jump
         self.pace = pace
+        self.stopping = stopping
         self.outbox: Outbox | None = None
-        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._senders: dict[str, _Sender] = {}
+        self._futures: set[Future[Any]] = set()
         self._inflight: set[asyncio.Future[JobResult]] = set()
         self._threaded = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "AlertPipeline":
-        from crawler.config import config_for
-        from crawler.state import state_for
-
-        if getattr(crawler.spider, "locked_out", False):
-            # Another run owns the state: its pending alerts are its own to send.
-            raise NotConfigured("another newswatch run holds the state lock")
-        config = config_for(crawler)
+        # A locked-out run gets NotConfigured here: another run owns the state and its pending alerts.
+        run = run_state(crawler)
+        config = config_of(crawler.settings)
         settings = crawler.settings
-        checks = getattr(config, "health_checks", None)
         return cls(
             targets=config.alerts,
             health_targets=config.health,
-            state=state_for(crawler),
+            state=run.state,
             stats=crawler.stats,
             retries=settings.getint("ALERT_RETRIES", 3),
             backoff=settings.getfloat("ALERT_BACKOFF", 1.0),
-            baseline=settings.getbool("NEWSWATCH_BASELINE", False),
-            sources=[source.name for source in config.sources if source.enabled],
-            stale_days=getattr(checks, "stale_days", 3.0),
-            extract_failure_jump=getattr(checks, "extract_failure_jump", 0.5),
+            baseline=run.baseline,
+            sources=[source.name for source in config.sources],
+            stale_days=config.health_checks.stale_days,
+            extract_failure_jump=config.health_checks.extract_failure_jump,
             pace=settings.getbool("ALERT_PACE", True),
+            stopping=run.stopping,
         )
 
     # -- scheduling -----------------------------------------------------------------------------------------------
-    def _executor(self, key: str) -> ThreadPoolExecutor:
+    def _submit(self, key: str, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
         # One thread per target: its messages go out in order, and a slow target holds up only itself.
-        executor = self._executors.get(key)
-        if executor is None:
-            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"alerts-{len(self._executors)}")
-            self._executors[key] = executor
-        return executor
+        sender = self._senders.get(key)
+        if sender is None:
+            sender = self._senders[key] = _Sender(f"alerts-{len(self._senders)}")
+        future = sender.submit(fn, *args)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return asyncio.wrap_future(future)
+
+    def _stop_sending(self) -> None:
+        """No further message starts; the ones in flight finish and are recorded."""
+        if self.outbox is not None and not self.outbox.stopping.is_set():
+            logger.info("Stopping: alerts not yet sent stay pending for the next run")
+            self.outbox.stopping.set()
+        for future in list(self._futures):
+            future.cancel()  # only those not started
 
     def _schedule(self, jobs: Iterable[Job]) -> None:
         assert self.outbox is not None
         for job in jobs:
             if self._threaded:
-                future = asyncio.wrap_future(self._executor(job.target_id).submit(self.outbox.run, job))
+                future = self._submit(job.target_id, self.outbox.run, job)
                 self._inflight.add(future)
                 future.add_done_callback(self._finished)
             else:
@@ -144,8 +187,11 @@ class AlertPipeline:
             self.stats.inc_value("alerts/failed", len(result.job.rows))
 
     async def _drain(self) -> None:
+        """Wait for the scheduled sends; a stop meanwhile cancels those not started."""
         while self._inflight:
-            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+            if self.stopping():
+                self._stop_sending()
+            await asyncio.wait(list(self._inflight), timeout=_STOP_POLL)
 
     # -- Scrapy hooks ---------------------------------------------------------------------------------------------
     async def open_spider(self) -> None:
@@ -159,34 +205,30 @@ class AlertPipeline:
         self.outbox = Outbox(self.state, self.targets, retries=self.retries, backoff=self.backoff, pace=self.pace)
         self._schedule(self.outbox.plan_open())
 
-    def process_item(self, item: Any) -> Any:
-        if self.outbox is None or self.baseline:
+    def process_item(self, item: Story) -> Story:
+        if self.outbox is None or self.baseline or item.duplicate_of or not item.topics:
             return item
-        duplicate_of = getattr(item, "duplicate_of", None)
-        topics = getattr(item, "topics", None)
-        if isinstance(item, Mapping):
-            duplicate_of, topics = item.get("duplicate_of"), item.get("topics")
-        if duplicate_of or not topics:
+        if self.stopping():
+            self._stop_sending()
             return item
-        queued, jobs = self.outbox.accept(_record_of(item))
-        if queued:
-            self.stats.inc_value("alerts/queued", queued)
-        self._schedule(jobs)
+        self._schedule(self.outbox.jobs_for_story(item.story_id))
         return item
 
     async def close_spider(self) -> None:
         try:
             if self.outbox is not None:
                 await self._drain()
-                self._schedule(self.outbox.plan_close())
-                await self._drain()
-            await self._send_health()
+                if not self.stopping():
+                    self._schedule(self.outbox.plan_close())
+                    await self._drain()
+            if not self.stopping():
+                await self._send_health()
             if self.outbox is not None or self.targets:
                 self.stats.set_value("alerts/pending", int(self.state.outbox_counts().get("pending", 0)))
         finally:
-            for executor in self._executors.values():
-                executor.shutdown(wait=True)
-            self._executors.clear()
+            for sender in self._senders.values():
+                sender.close()
+            self._senders.clear()
 
     # -- health ---------------------------------------------------------------------------------------------------
     async def _send_health(self) -> None:
@@ -223,8 +265,7 @@ class AlertPipeline:
             message = format_text_block(channel.kind, f"source problem: {problem.source}", [problem.summary])
             args = (channel, message, self.retries, self.backoff)
             if self._threaded:
-                executor = self._executor(f"health:{target.id}")
-                sent, _attempts, _status = await asyncio.wrap_future(executor.submit(send_with_retries, *args))
+                sent, _attempts, _status = await self._submit(f"health:{target.id}", send_with_retries, *args)
             else:
                 sent, _attempts, _status = send_with_retries(*args)
             ok = ok and sent

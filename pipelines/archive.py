@@ -1,10 +1,19 @@
-"""Stage 5: one JSON line per story, appended and flushed, so a killed run leaves whole lines."""
+"""Stage 500: the JSONL archive, written from committed state.
+
+A story reaches the archive only after the commit stage queued its record in the state store; this stage
+appends the line, flushes it to disk, then marks the story archived. A run starts by appending every story
+committed but not yet marked (a run killed between its commit and its append), first reading the file's
+tail for those ``story_id`` values, so a kill between an append and its mark repeats nothing. The archive
+never holds two whole lines for one story, and every committed story reaches it. A cut last line (a kill
+mid-write, a full disk) is left alone and the next line starts fresh; readers skip it.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -12,13 +21,41 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import Story
+from crawler.run import RunState, run_state
+from crawler.state import StateError
 
 logger = logging.getLogger(__name__)
 
+_TAIL_BLOCK = 1 << 20
+
+
+def tail_story_ids(path: Path, lines: int) -> set[str]:
+    """``story_id`` of the last *lines* whole lines of the archive at *path* (cut or bad lines skipped)."""
+    if lines <= 0 or not path.exists():
+        return set()
+    with path.open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        start, data = end, b""
+        # Read back until the block holds lines + 1 newlines (or the whole file).
+        while start > 0 and data.count(b"\n") <= lines:
+            start = max(0, start - _TAIL_BLOCK)
+            handle.seek(start)
+            data = handle.read(end - start)
+    ids = set()
+    for raw in data.splitlines()[-(lines + 1):]:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("story_id"), str):
+            ids.add(value["story_id"])
+    return ids
+
 
 class ArchivePipeline:
-    def __init__(self, crawler: Crawler, path: Path) -> None:
-        self.stats = crawler.stats
+    def __init__(self, run: RunState, path: Path) -> None:
+        self.run = run
+        self.stats = run.stats
         self.path = path
         self.file: IO[str] | None = None
 
@@ -27,7 +64,7 @@ class ArchivePipeline:
         path = crawler.settings.get("NEWSWATCH_ARCHIVE_PATH")
         if not path:
             raise NotConfigured("no archive path (NEWSWATCH_ARCHIVE_PATH)")
-        return cls(crawler, Path(path))
+        return cls(run_state(crawler), Path(path))
 
     def _open(self) -> IO[str]:
         if self.file is None:
@@ -41,14 +78,53 @@ class ArchivePipeline:
                         self.file.write("\n")
         return self.file
 
-    def process_item(self, item: Story) -> Story:
+    def _append(self, records: Sequence[dict[str, object]]) -> None:
         out = self._open()
-        out.write(json.dumps(item.record(), ensure_ascii=False) + "\n")
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
-        self.stats.inc_value("archive/written")
+        os.fsync(out.fileno())  # on disk before the mark that says so
+
+    def _ship(self, records: Sequence[dict[str, object]], story_ids: Sequence[str]) -> None:
+        """Append *records*, then mark *story_ids* archived; a failed write stops the run (nothing is lost:
+        the stories stay queued, and the next run appends what the file does not hold)."""
+        try:
+            if records:
+                self._append(records)
+        except OSError as exc:
+            self.run.fail(StateError(f"archive {self.path}: cannot write: {exc.strerror or exc}"))
+            return
+        try:
+            self.run.state.mark_archived(story_ids)
+        except StateError as exc:
+            self.run.fail(exc)
+            return
+        self.stats.inc_value("archive/written", len(records))
+
+    def open_spider(self) -> None:
+        try:
+            pending = self.run.state.archive_pending()
+        except StateError as exc:
+            self.run.fail(exc)
+            return
+        if not pending:
+            return
+        present = tail_story_ids(self.path, len(pending))
+        missing = [record for story_id, record in pending if story_id not in present]
+        logger.info("Archive: %d committed stories left by an earlier run (%d already in %s)",
+                    len(pending), len(pending) - len(missing), self.path)
+        self.stats.inc_value("archive/recovered", len(missing))
+        self._ship(missing, [story_id for story_id, _record in pending])
+
+    def process_item(self, item: Story) -> Story:
+        if not self.run.fatal:
+            self._ship([item.record()], [item.story_id])
         return item
 
     def close_spider(self) -> None:
         if self.file is not None:
-            self.file.close()
+            try:
+                self.file.close()
+            except OSError:
+                pass  # already reported by _ship
             self.file = None

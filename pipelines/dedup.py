@@ -1,8 +1,9 @@
-"""Pipeline stage 400: mark stories already seen, in this run or an earlier one.
+"""Pipeline stage 400: decide whether a story was already seen, in this run or an earlier one.
 
 Duplicates are not dropped: they go on to the archive with ``duplicate_of`` and
 ``duplicate_kind`` set (so the archive shows every outlet that carried a
-story), and the alert stage skips them.
+story), and the alert stage skips them. This stage only decides: an original
+leaves with its ``fingerprint``, which the commit stage records in the index.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Deduplicator
 from crawler.items import Story
-from crawler.state import StateStore, state_for
+from crawler.run import run_state
+from crawler.state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ class DedupPipeline:
     """Sets ``duplicate_of``/``duplicate_kind`` and records originals in the state store.
 
     Settings: ``DEDUP_THRESHOLD`` (float), ``DEDUP_NUM_PERM`` and
-    ``DEDUP_SHINGLES`` (ints); the store comes from :func:`crawler.state.state_for`.
+    ``DEDUP_SHINGLES`` (ints); the store comes from the run extension.
     """
 
     def __init__(self, state: StateStore, dedup: Deduplicator, stats: Any) -> None:
@@ -32,7 +34,7 @@ class DedupPipeline:
     @classmethod
     def from_crawler(cls, crawler: Any) -> DedupPipeline:
         settings = crawler.settings
-        state = state_for(crawler)
+        state = run_state(crawler).state
         dedup = Deduplicator(
             state,
             threshold=settings.getfloat("DEDUP_THRESHOLD", DEFAULT_THRESHOLD),
@@ -52,26 +54,13 @@ class DedupPipeline:
             self.state.story_count(),
         )
 
-    def close_spider(self) -> None:
-        # The store is shared and closed on engine_stopped (state_for), not here:
-        # the alert stage still needs it after this pipeline closes.
-        pass
-
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Story) or not item.text:
             return item
         kind, duplicate_of, similarity = self.dedup.check(item.story_id, item.text)
         item.duplicate_kind = kind
         item.duplicate_of = duplicate_of
-        self.dedup.record(
-            item.story_id,
-            item.url,
-            item.source,
-            item.text,
-            published=item.published,
-            seen_at=item.fetched_at or None,
-            duplicate_of=duplicate_of,
-        )
+        item.fingerprint = self.dedup.fingerprint_if_original(item.text, duplicate_of)
         if kind is None:
             self.stats.inc_value("dedup/new")
             for topic in item.topics:

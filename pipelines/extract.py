@@ -6,7 +6,7 @@ import logging
 
 from scrapy.crawler import Crawler
 
-from crawler.config import config_for
+from crawler.addon import config_of
 from crawler.extraction import extract_article
 from crawler.items import QuietDrop, Story
 
@@ -15,6 +15,12 @@ logger = logging.getLogger(__name__)
 
 class CannotMatch(QuietDrop):
     """The raw page holds none of the watched terms: not worth extracting."""
+
+    level = "DEBUG"
+
+
+class NotHtml(QuietDrop):
+    """The response was not an HTML page (a PDF, an image): logged and counted by the spider."""
 
     level = "DEBUG"
 
@@ -38,9 +44,11 @@ class ExtractPipeline:
         return cls(crawler, s.getbool("EXTRACT_FAVOR_PRECISION", True), s.getint("EXTRACT_MIN_TEXT_CHARS", 200))
 
     def open_spider(self) -> None:
-        self.topics = config_for(self.crawler).topics
+        self.topics = config_of(self.crawler.settings).topics
 
     def process_item(self, item: Story) -> Story:
+        if item.not_html:
+            raise NotHtml(f"not an HTML page: {item.url}")
         if not self.topics.prefilter(item.html):
             self.stats.inc_value("prefilter/skipped")
             raise CannotMatch(f"no watched term in {item.url}")

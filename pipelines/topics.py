@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.crawler import Crawler
 
-from crawler.config import config_for
+from crawler.addon import config_of
 from crawler.items import QuietDrop, Story
 
 
@@ -24,7 +24,7 @@ class TopicsPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.topics = config_for(self.crawler).topics
+        self.topics = config_of(self.crawler.settings).topics
 
     def process_item(self, item: Story) -> Story:
         matches = self.topics.match(item.title or "", item.text or "")

@@ -1,108 +1,85 @@
-"""The one spider: discovers article URLs from each configured source's feeds, sitemaps and
-listings, and fetches every article once. Discovery only: article text is the pipelines' job."""
+"""The one spider: discovers article URLs from each configured source's feeds, sitemaps and listings.
+
+Discovery only. The config comes from the add-on (``crawler.addon``), feed validators and the state from
+the run extension (``crawler.run``), skipping known articles from the spider middleware (``crawler.seen``),
+and everything about an article's text and outcome from the pipelines.
+"""
 
 from __future__ import annotations
 
-import gzip
 import logging
+import struct
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
 from lxml import etree
-from scrapy import Request, Spider, signals
+from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    NotConfigured,
 )
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
+from scrapy.utils.gz import gunzip
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
-from crawler.config import Config, ConfigError, config_for
+from crawler.addon import config_of
+from crawler.config import Config
 from crawler.extraction import iso_date
 from crawler.items import Story
-from crawler.state import StateError, StateStore, state_for
+from crawler.run import RunState, run_state
 from crawler.urls import canonical_url, choose_canonical, declared_canonical, is_http_url
 
 logger = logging.getLogger(__name__)
 
 _TRUE = {"1", "true", "yes", "on"}
 
-
-def _flag(value: Any) -> bool:
-    return str(value).strip().lower() in _TRUE
+# Exception types -> the reason counted under newswatch/bad_response/<reason>.
+_FAILURES: tuple[tuple[tuple[type[BaseException], ...], str, str], ...] = (
+    ((TimeoutError, TCPTimedOutError, DownloadTimeoutError), "timeout", "timed out"),
+    ((DNSLookupError, CannotResolveHostError), "dns", "DNS lookup failed"),
+    ((ConnectionRefusedError, DownloadConnectionRefusedError), "connection_refused", "connection refused"),
+    ((DownloadCancelledError,), "too_large", "larger than the download limit"),
+)
 
 
 class NewsSpider(Spider):
     name = "news"
 
     config: Config
-    state: StateStore
+    run: RunState
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._warned: set[tuple[str, str]] = set()  # (source, reason) already logged at WARNING
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "NewsSpider":
-        try:
-            config = config_for(crawler)
-        except ConfigError as exc:
-            _stop(f"Configuration error: {exc}")
-        wanted = [s.strip() for s in str(kwargs.pop("sources", "") or "").split(",") if s.strip()]
-        known = {s.name for s in config.sources}
-        for name in wanted:
-            if name not in known:
-                _stop(f"Configuration error: {config.path}: -a sources: unknown source {name!r} "
-                      f"(known: {', '.join(sorted(known))})")
-        baseline = _flag(kwargs.pop("baseline", "0"))
-        s = crawler.settings
-        # Settings are still mutable here (Scrapy freezes them right after the spider is created).
-        s.set("NEWSWATCH_STATE_PATH", str(config.state), priority="spider")
-        s.set("NEWSWATCH_ARCHIVE_PATH", str(config.archive), priority="spider")
-        s.set("NEWSWATCH_BASELINE", baseline, priority="spider")
-        s.set("DEDUP_THRESHOLD", config.dedup.threshold, priority="spider")
-        s.set("DEDUP_NUM_PERM", config.dedup.num_perm, priority="spider")
-        s.set("DEDUP_SHINGLES", config.dedup.shingles, priority="spider")
-        s.set("DOWNLOAD_TIMEOUT", config.crawl.download_timeout, priority="spider")
-        s.set("DOWNLOAD_MAXSIZE", config.crawl.max_page_bytes, priority="spider")
-        s.set("CONCURRENT_REQUESTS_PER_DOMAIN", config.crawl.concurrent_per_domain, priority="spider")
-        s.set("ROBOTSTXT_OBEY", config.crawl.obey_robots, priority="spider")
-        if config.crawl.user_agent:
-            s.set("USER_AGENT", config.crawl.user_agent, priority="spider")
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.config = config
-        spider.baseline = baseline
-        spider.sources = [src for src in config.sources if src.enabled and (not wanted or src.name in wanted)]
-        try:
-            spider.state = state_for(crawler)
-        except StateError as exc:
-            _stop(f"State error: {exc}")
-        spider.locked_out = not spider.state.acquire_lock()
-        spider._seen: set[str] = set()
-        spider._validators: dict[str, tuple[str | None, str | None]] = {}
-        spider._incomplete: set[str] = set()  # feeds/sitemaps with an article that failed this run
-        crawler.signals.connect(spider._item_done, signal=signals.item_scraped)
-        crawler.signals.connect(spider._item_done, signal=signals.item_dropped)
-        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
-        return spider
+        # The spider is created before the add-on runs: hand it the command line's -a options.
+        sources = str(kwargs.pop("sources", "") or "")
+        if sources:
+            crawler.settings.set("NEWSWATCH_SOURCES", sources, priority="cmdline")
+        if str(kwargs.pop("baseline", "0")).strip().lower() in _TRUE:
+            crawler.settings.set("NEWSWATCH_BASELINE", True, priority="cmdline")
+        return super().from_crawler(crawler, *args, **kwargs)
 
     # --- start -----------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
-        if self.locked_out:
-            logger.warning("Another newswatch run is using %s; this run exits without doing anything.",
-                           self.config.state)
-            self.crawler.stats.set_value("newswatch/locked_out", 1)
+        try:
+            self.run = run_state(self.crawler)
+        except NotConfigured:  # locked out: the run extension has said so
             return
-        removed = self.state.prune(self.config.retention_days)
-        if removed:
-            logger.info("Pruned %d state rows older than %d days", removed, self.config.retention_days)
-        if self.baseline:
-            logger.info("Baseline run: stories are recorded and archived, no alert is sent")
-        for source in self.sources:
+        self.config = config_of(self.crawler.settings)
+        for source in self.config.sources:
             self.crawler.stats.inc_value("newswatch/sources")
             for url in source.feeds:
                 yield self._listing_request(url, source.name, self.parse_feed, conditional=True)
@@ -117,7 +94,7 @@ class NewsSpider(Spider):
         headers = {}
         meta: dict[str, Any] = {"source": source}
         if conditional:
-            etag, modified = self.state.get_validators(url)
+            etag, modified = self.run.validators(url)
             if etag:
                 headers["If-None-Match"] = etag
             if modified:
@@ -135,11 +112,9 @@ class NewsSpider(Spider):
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
         if etag or modified:
-            # Stored only when the run finishes: a crashed run must see the feed as new next time.
-            self._validators[response.request.url] = (
-                etag.decode("latin-1") if etag else None,
-                modified.decode("latin-1") if modified else None,
-            )
+            self.run.remember_validators(response.request.url,
+                                         etag.decode("latin-1") if etag else None,
+                                         modified.decode("latin-1") if modified else None)
         return True
 
     # --- discovery ---------------------------------------------------------------------------
@@ -157,10 +132,10 @@ class NewsSpider(Spider):
                           f"feed entry {entry.get('title', '')[:80]!r} has no usable link", level=logging.INFO)
                 continue
             published = None
-            if entry.get("published_parsed") or entry.get("updated_parsed"):
-                stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+            if stamp:
                 published = datetime(*stamp[:6], tzinfo=timezone.utc).isoformat()
-            yield from self._article_request(response.urljoin(link), source, published, response.request.url)
+            yield self._article_request(response.urljoin(link), source, published, response.request.url)
 
     def parse_sitemap(self, response: Response, source: str, depth: int = 0) -> Iterator[Request]:
         if not self._remember_validators(response):
@@ -168,8 +143,11 @@ class NewsSpider(Spider):
         body = response.body
         if body[:2] == b"\x1f\x8b":
             try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError):
+                body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            except ValueError:  # past max_size
+                self._bad(source, "too_large", response.url, "gzip sitemap inflates past the download limit")
+                return
+            except (OSError, EOFError, struct.error):
                 self._bad(source, "bad_sitemap", response.url, "corrupt gzip sitemap")
                 return
         try:
@@ -199,7 +177,7 @@ class NewsSpider(Spider):
             if published and _as_utc(published) < horizon:
                 self.crawler.stats.inc_value("newswatch/sitemap_too_old")
                 continue
-            yield from self._article_request(response.urljoin(loc), source, published, response.request.url)
+            yield self._article_request(response.urljoin(loc), source, published, response.request.url)
 
     def parse_listing(self, response: Response, source: str, listing: int, page: int) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -209,7 +187,7 @@ class NewsSpider(Spider):
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip())
             if is_http_url(url) and spec.follow.search(urlsplit(url).path):
-                yield from self._article_request(url, source, None)
+                yield self._article_request(url, source, None)
         if page < spec.max_pages:
             nxt = response.css('link[rel~="next"]::attr(href), a[rel~="next"]::attr(href)').get()
             if nxt:
@@ -217,45 +195,32 @@ class NewsSpider(Spider):
                                             listing=listing, page=page + 1)
 
     def _article_request(self, url: str, source: str, published: str | None,
-                         origin: str | None = None) -> Iterator[Request]:
-        url = canonical_url(url)
-        if url in self._seen:
-            self.crawler.stats.inc_value("newswatch/duplicate_link")
-            return
-        self._seen.add(url)
-        if self.state.is_known_url(url):
-            self.crawler.stats.inc_value("newswatch/skipped_known")
-            return
+                         origin: str | None = None) -> Request:
+        """An article request; the seen-URL middleware drops it when the article is known."""
         self._count(source, "requests")
-        yield Request(url, callback=self.parse_article, errback=self.on_error,
-                      meta={"source": source, "origin": origin},
-                      cb_kwargs={"source": source, "published": published})
+        return Request(canonical_url(url), callback=self.parse_article, errback=self.on_error,
+                       meta={"source": source, "origin": origin, "article": True},
+                       cb_kwargs={"source": source, "published": published})
 
     # --- articles ----------------------------------------------------------------------------
     def parse_article(self, response: Response, source: str, published: str | None) -> Iterator[Story]:
+        # The discovered URL, each redirect hop and the final URL: the next run must skip all of them.
+        fetched = [canonical_url(u) for u in [*response.meta.get("redirect_urls", []), response.url]]
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        story = Story(url=fetched[-1], source=source, source_language=self.config.source(source).language,
+                      published=published, fetched_urls=fetched,
+                      fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         if not isinstance(response, TextResponse) or ("html" not in content_type and content_type):
-            self._bad(source, "not_html", response.url, f"not an HTML page ({content_type or 'no type'})",
-                      level=logging.INFO)
-            self._mark_known(response, source)
-            return
-        url = choose_canonical(response.url, declared_canonical(response.selector))
-        if url != canonical_url(response.request.url) and (url in self._seen or self.state.is_known_url(url)):
-            self.crawler.stats.inc_value("newswatch/duplicate_link")
-            self._mark_known(response, source)
-            return
-        self._seen.add(url)
-        self.crawler.stats.inc_value("newswatch/articles_fetched")
-        self._count(source, "articles")
-        story = Story(
-            url=url,
-            source=source,
-            source_language=self.config.source(source).language,
-            html=response.text,
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            published=published,
-        )
-        story.fetched_url = response.request.url
+            story.not_html = content_type or "no type"
+            self._bad(source, "not_html", response.url, f"not an HTML page ({story.not_html})", level=logging.INFO)
+        else:
+            canonical = choose_canonical(response.url, declared_canonical(response.selector))
+            if canonical != story.url:
+                story = Story(url=canonical, source=source, source_language=story.source_language,
+                              published=published, fetched_urls=fetched, fetched_at=story.fetched_at)
+            story.html = response.text
+            self.crawler.stats.inc_value("newswatch/articles_fetched")
+            self._count(source, "articles")
         yield story
 
     def on_error(self, failure: Failure) -> None:
@@ -264,63 +229,39 @@ class NewsSpider(Spider):
         if request.meta.get("origin") and not failure.check(IgnoreRequest):
             # Keep the feed "changed" for the next run, or a 304 would hide this article from it.
             # (Robots.txt and offsite refusals are final: no point in coming back for those.)
-            self._incomplete.add(request.meta["origin"])
+            self.run.feed_incomplete(request.meta["origin"])
         if failure.check(HttpError):
             status = failure.value.response.status
             level = logging.INFO if status in (404, 410) else logging.WARNING
             self._bad(source, f"http_{status}", request.url, f"HTTP {status}", level=level)
-        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
-            self._bad(source, "timeout", request.url, "timed out")
-        elif failure.check(DNSLookupError, CannotResolveHostError):
-            self._bad(source, "dns", request.url, "DNS lookup failed")
-        elif failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
-            self._bad(source, "connection_refused", request.url, "connection refused")
-        elif failure.check(IgnoreRequest):
+            return
+        if failure.check(IgnoreRequest):
             # Offsite redirects and robots.txt: already counted by the middleware that refused them.
             logger.debug("Not fetched %s: %s", request.url, failure.value)
-        else:
-            reason = type(failure.value).__name__
-            if "Cancel" in reason or "maxsize" in str(failure.value).lower():
-                reason = "too_large"
-            self._bad(source, reason, request.url, str(failure.value) or reason)
+            return
+        for types, reason, message in _FAILURES:
+            if failure.check(*types):
+                self._bad(source, reason, request.url, message)
+                return
+        reason = type(failure.value).__name__
+        self._bad(source, reason, request.url, str(failure.value).splitlines()[0][:200] if str(failure.value)
+                  else reason)
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def _count(self, source: str, what: str) -> None:
         self.crawler.stats.inc_value(f"source/{source}/{what}")
 
     def _bad(self, source: str, reason: str, url: str, message: str, level: int = logging.WARNING) -> None:
+        """Count a bad response; a WARNING once per source and reason in a run, the rest at INFO.
+
+        An unreachable outlet fails every request: one line says it, the end-of-run summary has the count."""
         self.crawler.stats.inc_value(f"newswatch/bad_response/{reason}")
         self._count(source, "errors")
+        if level >= logging.WARNING:
+            if (source, reason) in self._warned:
+                level = logging.INFO
+            self._warned.add((source, reason))
         logger.log(level, "[%s] %s: %s", source, url, message)
-
-    def _mark_known(self, response: Response, source: str) -> None:
-        self.state.mark_url(canonical_url(response.request.url), source)
-
-    def _item_done(self, item: Any, **kwargs: Any) -> None:
-        """An article went through the pipelines (kept or dropped): never fetch it again."""
-        if isinstance(item, Story):
-            self.state.mark_url(item.url, item.source)
-            fetched = item.fetched_url
-            if fetched and canonical_url(fetched) != item.url:
-                self.state.mark_url(canonical_url(fetched), item.source)
-
-    def _closed(self, spider: Spider, reason: str) -> None:
-        if self.locked_out:
-            return
-        if reason == "finished":
-            for url, (etag, modified) in self._validators.items():
-                if url not in self._incomplete:
-                    self.state.set_validators(url, etag, modified)
-        self.state.release_lock()
-
-
-def _stop(message: str) -> NoReturn:
-    """End the process before any request: one clear line, no traceback, exit status 2.
-
-    Scrapy would report an exception raised here as an unretrieved task error with a full
-    traceback, burying the one line the user needs."""
-    logger.critical(message)
-    raise SystemExit(2)
 
 
 def _as_utc(iso: str) -> datetime:

@@ -30,6 +30,8 @@ from crawler.config import AlertTarget
 from crawler.items import Story
 from crawler.state import open_state
 from pipelines.alert import AlertPipeline
+from pipelines.commit import CommitPipeline
+from tests.support.components import close, newswatch_crawler
 from tests.support.notify_servers import (  # noqa: F401 - fixtures
     SLACK_TOKENS,
     SlackStandIn,
@@ -72,6 +74,10 @@ def story(n: int, topics: Sequence[str] = ("ascend",), **fields: Any) -> Story:
     )
 
 
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
 def run(
     state_path: Path,
     targets: Sequence[AlertTarget],
@@ -92,11 +98,13 @@ def run(
     pipeline = AlertPipeline(
         targets, health, state, stats, retries, backoff, baseline, sources=sources, pace=False
     )
+    commit = CommitPipeline(state, stats, targets, baseline, on_failure=_raise)
 
     async def crawl() -> None:
         await pipeline.open_spider()
         for item in stories:
-            assert pipeline.process_item(item) is item
+            # As in a crawl: the commit stage queues the outbox rows, the alert stage sends them.
+            assert pipeline.process_item(commit.process_item(item)) is item
             await asyncio.sleep(0)  # let the reactor breathe, as between responses
         await pipeline.close_spider()
 
@@ -367,17 +375,20 @@ from scrapy.utils.test import get_crawler
 from crawler.config import AlertTarget
 from crawler.state import open_state
 from pipelines.alert import AlertPipeline
+from pipelines.commit import CommitPipeline
 from tests.test_alert_pipeline import story
 
 args = json.loads(sys.argv[1])
 targets = [AlertTarget(id="slack", url=args["url"], privacy_url="slack://...")]
 state = open_state(args["state"])
-pipeline = AlertPipeline(targets, [], state, MemoryStatsCollector(get_crawler()), 1, args["backoff"], False, pace=False)
+stats = MemoryStatsCollector(get_crawler())
+pipeline = AlertPipeline(targets, [], state, stats, 1, args["backoff"], False, pace=False)
+commit = CommitPipeline(state, stats, targets, False, on_failure=print)
 
 async def crawl():
     await pipeline.open_spider()
     for n in (1, 2):
-        pipeline.process_item(story(n))
+        pipeline.process_item(commit.process_item(story(n)))
     await pipeline.close_spider()
 
 asyncio.run(crawl())
@@ -453,17 +464,9 @@ health_checks: {{stale_days: 2, extract_failure_jump: 0.4}}
 """,
         encoding="utf-8",
     )
-    crawler = get_crawler(
-        settings_dict={
-            "NEWSWATCH_CONFIG": str(config),
-            "NEWSWATCH_STATE_PATH": str(tmp_path / "state.sqlite"),
-            "ALERT_RETRIES": 0,
-            "ALERT_BACKOFF": 0.5,
-            "ALERT_PACE": False,
-        }
-    )
-    crawler.stats = MemoryStatsCollector(crawler)
+    crawler = newswatch_crawler(config, ALERT_RETRIES=0, ALERT_BACKOFF=0.5, ALERT_PACE=False)
     pipeline = build_from_crawler(AlertPipeline, crawler)
+    commit = build_from_crawler(CommitPipeline, crawler)
     assert [(t.id, t.topics, t.mode, t.max_per_run) for t in pipeline.targets] == [
         ("team-slack", ("ascend",), "instant", None),
         ("digest-mail", None, "digest", 5),
@@ -474,12 +477,12 @@ health_checks: {{stale_days: 2, extract_failure_jump: 0.4}}
 
     async def crawl() -> None:
         await pipeline.open_spider()
-        pipeline.process_item(story(1, ["ascend"]))
-        pipeline.process_item(story(2, ["deepseek"]))
+        pipeline.process_item(commit.process_item(story(1, ["ascend"])))
+        pipeline.process_item(commit.process_item(story(2, ["deepseek"])))
         await pipeline.close_spider()
 
     asyncio.run(crawl())
-    pipeline.state.close()
+    close(crawler)
     assert slack_counts(slack_server) == {"story-1": 1}
     assert email_counts(smtp_server) == {"story-1": 1, "story-2": 1} and len(smtp_server.messages) == 1
 

@@ -14,12 +14,14 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import Story
 from pipelines.archive import ArchivePipeline
+from pipelines.commit import CommitPipeline
 from pipelines.extract import CannotMatch, ExtractPipeline, NoArticle
 from pipelines.language import LanguagePipeline
 from pipelines.topics import NoTopic, TopicsPipeline
 from spiders.news import NewsSpider
 from tests.crawl import DEFAULT_CONFIG
 from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
+from tests.support.components import close, newswatch_crawler, write_config
 
 
 def crawler_with(**settings: Any) -> Any:
@@ -125,11 +127,14 @@ def test_topics_stage_records_evidence_and_drops_the_rest() -> None:
 def test_archive_appends_whole_lines_after_a_cut_line(tmp_path: Path) -> None:
     archive = tmp_path / "archive.jsonl"
     archive.write_text('{"story_id": "a"}\n{"story_id": "cut', encoding="utf-8")  # a killed run
-    pipeline = build(ArchivePipeline, NEWSWATCH_ARCHIVE_PATH=str(archive))
+    crawler = newswatch_crawler(write_config(tmp_path))
+    commit, pipeline = (build_from_crawler(cls, crawler) for cls in (CommitPipeline, ArchivePipeline))
+    pipeline.open_spider()
     story = Story(url="https://example.org/x", source="s", html="<html>raw</html>", title="Tïtle “quoted”",
                   text="body", topics=["h800"], matches=[{"topic": "h800"}])
-    pipeline.process_item(story)
+    pipeline.process_item(commit.process_item(story))
     pipeline.close_spider()
+    close(crawler)
     lines = archive.read_text(encoding="utf-8").splitlines()
     assert lines[1] == '{"story_id": "cut'
     record = json.loads(lines[2])

@@ -13,7 +13,7 @@ import pytest
 from scrapy import signals
 from scrapy.utils.test import get_crawler
 
-from crawler.state import MIGRATIONS, SCHEMA_VERSION, OutboxRow, SqliteState, StateError, StateStore, open_state, state_for
+from crawler.state import MIGRATIONS, SCHEMA_VERSION, OutboxRow, SqliteState, StateError, StateStore, open_state
 
 DAY = 86400
 
@@ -266,25 +266,6 @@ def test_known_url_still_listed_does_not_expire(tmp_path):
     assert store.prune(30) == 0
     assert store.is_known_url("https://a.example/listed")
     store.close()
-
-
-def test_state_for_opens_once_per_crawler_and_closes_on_engine_stop(tmp_path):
-    crawler = get_crawler(settings_dict={"NEWSWATCH_STATE_PATH": str(tmp_path / "s" / "state.sqlite")})
-    store = state_for(crawler)
-    assert isinstance(store, SqliteState)
-    assert state_for(crawler) is store
-    store.mark_url("https://a.example/1", "a")
-    crawler.signals.send_catch_log(signals.engine_stopped)
-    with pytest.raises(StateError, match="closed"):
-        store.is_known_url("https://a.example/1")  # closed
-    reopened = state_for(crawler)
-    assert reopened is not store and reopened.is_known_url("https://a.example/1")
-    reopened.close()
-
-
-def test_state_for_needs_a_path():
-    with pytest.raises(StateError, match="NEWSWATCH_STATE_PATH"):
-        state_for(get_crawler())
 
 
 def test_outbox_payload_is_json(state, tmp_path):

@@ -2,8 +2,9 @@
 
 Guarantees (with the state store's outbox):
 
-* A delivery is recorded (``enqueue``, one row per story and target) *before* anything is sent, so a failed or
-  interrupted send is never lost: the row stays pending and the next run sends it, before its new stories.
+* A delivery is recorded (one outbox row per story and target, written by the commit stage in the story's one
+  commit) *before* anything is sent, so a failed or interrupted send is never lost: the row stays pending and
+  the next run sends it, before its new stories.
 * A row is marked delivered only after apprise reported success for its target, and the mark is written right
   after the send, in the same worker thread. A row already delivered is never sent again.
 * The one window for a repeat: a run that dies (SIGKILL, power loss) after the service accepted a message and before
@@ -11,9 +12,12 @@ Guarantees (with the state store's outbox):
   time between the service's answer and one SQLite commit; a send that hangs until the run dies is inside it too
   (the service may have received it).
 
+* A stop (SIGTERM/SIGINT, a fatal write error) sets :attr:`Outbox.stopping`: no further message starts, a retry
+  wait ends at once, and a row whose message did not go out stays pending, unmarked (never half-recorded).
+
 Sending is blocking (apprise is synchronous). :class:`Outbox` itself is synchronous and thread-safe where it has to
-be: planning (``plan_open``/``accept``/``plan_close``) runs on the caller's thread, :meth:`Outbox.run` may run on a
-worker thread (one per target, so one slow or failing target never holds up the others).
+be: planning (``plan_open``/``jobs_for_story``/``plan_close``) runs on the caller's thread, :meth:`Outbox.run` may
+run on a worker thread (one per target, so one slow or failing target never holds up the others).
 """
 
 from __future__ import annotations
@@ -191,9 +195,9 @@ class _TargetRun:
 class Outbox:
     """Plans and performs deliveries for one run.
 
-    ``plan_open()`` → jobs for rows left pending by earlier runs; ``accept(record)`` → enqueue a new story for the
-    targets that want it, returning the instant jobs; ``plan_close()`` → the run's digests. ``run(job)`` sends one
-    job (with retries and backoff) and records the outcome in the state store.
+    ``plan_open()`` → jobs for rows left pending by earlier runs; ``jobs_for_story(story_id)`` → the instant jobs
+    for a story just committed; ``plan_close()`` → the run's digests. ``run(job)`` sends one job (with retries and
+    backoff) and records the outcome in the state store.
     """
 
     def __init__(
@@ -204,13 +208,15 @@ class Outbox:
         retries: int = 3,
         backoff: float = 1.0,
         pace: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        self.stopping = threading.Event()
         self.state = state
         self.targets = {target.id: target for target in targets}
         self.retries = max(int(retries), 0)
         self.backoff = max(float(backoff), 0.0)
-        self.sleep = sleep
+        # Retry waits end early when the run stops.
+        self.sleep = sleep or self.stopping.wait
         self.channels: dict[str, Channel] = {}
         for target in targets:
             try:
@@ -218,6 +224,7 @@ class Outbox:
             except AlertConfigError as exc:
                 logger.error("%s; its alerts stay pending", exc)
         self._runs = {target.id: _TargetRun() for target in targets}
+        self._planned: set[int] = set()  # outbox rows given an instant job in this run
         self._lock = threading.Lock()
 
     # -- planning (caller's thread) -----------------------------------------------------------------------------
@@ -228,8 +235,11 @@ class Outbox:
     def _instant_or_hold(self, target: AlertTargetLike, rows: Iterable[Any]) -> list[Job]:
         jobs = []
         for row in rows:
+            if row.id in self._planned:
+                continue  # already on its way in this run (left pending by an earlier run, seen again)
             if not self._budget_left(target):
                 break  # held: goes out in the closing digest
+            self._planned.add(row.id)
             self._runs[target.id].instant_sent += 1
             jobs.append(Job(target.id, [row], digest=False))
         return jobs
@@ -250,30 +260,14 @@ class Outbox:
                 jobs.extend(self._instant_or_hold(target, rows))
         return jobs
 
-    def accept(self, record: Mapping[str, Any]) -> tuple[int, list[Job]]:
-        """Enqueue the story *record* (an archive record) for every target that wants its topics.
-
-        Returns how many rows were queued and the instant jobs to run now. The rows are committed before this
-        returns, i.e. before any send starts.
-        """
-        topics = list(record.get("topics") or [])
-        payload: dict[str, Any] | None = None
-        queued = 0
+    def jobs_for_story(self, story_id: str) -> list[Job]:
+        """The instant jobs for a story the commit stage has just committed (its rows are in the outbox)."""
         jobs: list[Job] = []
         for target_id, target in self.targets.items():
-            if not wants(target, topics):
+            if target.mode == "digest" or target_id not in self.channels or not self._budget_left(target):
                 continue
-            if payload is None:
-                payload = story_payload(record)
-            if not self.state.enqueue(record["story_id"], target_id, payload):
-                continue  # this story was queued for this target before: never twice
-            queued += 1
-            if target.mode == "digest" or target_id not in self.channels:
-                continue
-            if self._budget_left(target):
-                rows = self.state.pending(target_id, story_id=record["story_id"])
-                jobs.extend(self._instant_or_hold(target, rows))
-        return queued, jobs
+            jobs.extend(self._instant_or_hold(target, self.state.pending(target_id, story_id=story_id)))
+        return jobs
 
     def plan_close(self) -> list[Job]:
         """One digest per target with everything still pending that was not tried (and failed) in this run:
@@ -307,6 +301,8 @@ class Outbox:
         """Send *job* (retrying with backoff), then mark its rows delivered or failed. Blocks."""
         channel = self.channels[job.target_id]
         run = self._runs[job.target_id]
+        if self.stopping.is_set():
+            return JobResult(job, False, 0, "skipped: the run is stopping", marked=False)
         if run.down:
             # The service already failed a message through all its retries in this run. Trying every further
             # message the same way would hold the end of the crawl for minutes; they stay pending for the next run.
@@ -314,8 +310,11 @@ class Outbox:
                 run.failed.update(job.row_ids)
             return JobResult(job, False, 0, "skipped: target failing in this run", marked=False)
         ok, attempts, status = send_with_retries(
-            channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id
+            channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id,
+            stopping=self.stopping,
         )
+        if not ok and self.stopping.is_set():
+            return JobResult(job, False, attempts, "stopped before delivery", marked=False)
         error = None if ok else f"{channel.kind} delivery failed after {attempts} attempt(s): {status}"
         marked = True
         for row_id in job.row_ids:
@@ -324,9 +323,11 @@ class Outbox:
                     self.state.mark_delivered(row_id)
                 else:
                     self.state.mark_failed(row_id, error or "failed")
-            except Exception:  # noqa: BLE001 - the other rows still get their mark
+            except Exception as exc:  # noqa: BLE001 - the other rows still get their mark
                 marked = False
-                logger.exception("Could not record the outcome of alert row %d for %s", row_id, job.target_id)
+                # The row stays pending: a message that went out is sent once more by the next run.
+                logger.error("Could not record the outcome of alert row %d for %s: %s", row_id, job.target_id,
+                             exc)
         if not ok:
             with self._lock:
                 run.failed.update(job.row_ids)
@@ -338,10 +339,6 @@ class Outbox:
             )
         return JobResult(job, ok, attempts, error, marked)
 
-    def run_all(self, jobs: Iterable[Job]) -> list[JobResult]:
-        """Run *jobs* one after the other on this thread (for tools and tests without an event loop)."""
-        return [self.run(job) for job in jobs]
-
 
 def send_with_retries(
     channel: Channel,
@@ -351,6 +348,7 @@ def send_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     *,
     label: str = "",
+    stopping: threading.Event | None = None,
 ) -> tuple[bool, int, str]:
     """Send *message*, retrying up to *retries* times after ``backoff``, ``2*backoff``, … seconds.
 
@@ -360,6 +358,8 @@ def send_with_retries(
     for attempt in range(retries + 1):
         if attempt:
             sleep(backoff * 2 ** (attempt - 1))
+        if stopping is not None and stopping.is_set():
+            return False, attempts, "STOPPED"
         attempts += 1
         ok, status = channel.send_once(message)
         if ok:

@@ -1,0 +1,32 @@
+"""``scrapy crawl``, exiting non-zero when a run could not write what it knows.
+
+Scrapy's own command exits 1 only when the crawler failed to start. A run whose state or archive writes
+failed (disk full, I/O error) stops early and must not look like a success to cron: it exits with
+:data:`crawler.run.FATAL_EXIT`. Nothing else differs from Scrapy's command.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.crawler import Crawler
+from scrapy.spiders import Spider
+
+from crawler.run import FATAL_EXIT, FATAL_STAT
+
+
+class Command(ScrapyCrawl):
+    def __init__(self) -> None:
+        super().__init__()
+        self._crawlers: list[Crawler] = []
+
+    def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
+        crawler = super()._create_crawler(spidercls)
+        self._crawlers.append(crawler)
+        return crawler
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().run(args, opts)
+        if not self.exitcode and any(c.stats and c.stats.get_value(FATAL_STAT) for c in self._crawlers):
+            self.exitcode = FATAL_EXIT

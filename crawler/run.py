@@ -1,0 +1,154 @@
+"""The run extension: what one ``scrapy crawl news`` holds from start to end.
+
+Built by Scrapy before the engine, so before any pipeline, middleware or request:
+
+* takes the run lock (before the state file is even opened: two first runs at once cannot both
+  create it); a locked-out run does nothing and exits 0;
+* opens the state store (a corrupt or unreadable file ends the process with one line, exit 2) and
+  prunes what is past retention;
+* keeps the feed validators (ETag / Last-Modified) this run saw, and stores them only when the run
+  finished, and not for a feed with an article that failed (a 304 would hide it from the next run);
+* records a fatal write failure (disk full, I/O error): one CRITICAL line, the crawl is stopped, and
+  ``scrapy crawl`` exits non-zero (see ``crawler/commands/crawl.py``);
+* closes the store last, when the engine has stopped (the pipelines have finished by then).
+
+Components reach it with :func:`run_state`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.addon import config_of, stop
+from crawler.config import Config
+from crawler.state import RunLock, StateError, StateStore, open_state
+
+logger = logging.getLogger(__name__)
+
+#: Stats key set when a write failed; ``scrapy crawl`` then exits with :data:`FATAL_EXIT`.
+FATAL_STAT = "newswatch/fatal"
+FATAL_EXIT = 3
+
+
+class RunState:
+    def __init__(self, crawler: Crawler, config: Config, baseline: bool) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.baseline = baseline
+        self.stats = crawler.stats
+        self.fatal: str | None = None
+        self._validators: dict[str, tuple[str | None, str | None]] = {}
+        self._incomplete: set[str] = set()
+        self._lock = RunLock(config.state)
+        self._state: StateStore | None = None
+        try:
+            self.locked_out = not self._lock.acquire()
+            if not self.locked_out:
+                self._state = open_state(config.state)
+        except StateError as exc:
+            self._lock.release()
+            stop(f"State error: {exc}")
+        if self.locked_out:
+            logger.warning("Another newswatch run is using %s; this run exits without doing anything.",
+                           config.state)
+            self.stats.set_value("newswatch/locked_out", 1)
+            return
+        try:
+            removed = self.state.prune(config.retention_days)
+        except StateError as exc:
+            self.fail(exc)
+        else:
+            if removed:
+                logger.info("Pruned %d state rows older than %d days", removed, config.retention_days)
+        if baseline:
+            logger.info("Baseline run: stories are recorded and archived, no alert is sent")
+        crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self._engine_stopped, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "RunState":
+        return cls(crawler, config_of(crawler.settings), crawler.settings.getbool("NEWSWATCH_BASELINE"))
+
+    @property
+    def state(self) -> StateStore:
+        if self._state is None:
+            raise NotConfigured("another newswatch run holds the state lock")
+        return self._state
+
+    # -- feed validators ----------------------------------------------------------------------
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        return self.state.get_validators(url)
+
+    def remember_validators(self, url: str, etag: str | None, modified: str | None) -> None:
+        """Kept in memory: stored only when the run finishes, so a crashed run sees the feed as new."""
+        self._validators[url] = (etag, modified)
+
+    def feed_incomplete(self, url: str) -> None:
+        """An article of this feed failed: keep the feed "changed" for the next run."""
+        self._incomplete.add(url)
+
+    # -- failure --------------------------------------------------------------------------------
+    def fail(self, exc: BaseException) -> None:
+        """A write failed: say so once, stop the crawl, and make the process exit non-zero.
+
+        Nothing is lost: what was not committed is done again by the next run, what was committed
+        and not yet archived or sent is finished by it."""
+        if self.fatal is None:
+            self.fatal = str(exc) or type(exc).__name__
+            logger.critical("Stopping: %s. Nothing committed is lost; the next run finishes the work.",
+                            self.fatal)
+            self.stats.set_value(FATAL_STAT, self.fatal)
+            engine = self._engine()
+            if engine is not None and engine.running:
+                deferred_from_coro(engine.close_spider_async(reason="state_write_failed"))
+
+    def stopping(self) -> bool:
+        """True once the run is ending early: a failed write, or the first SIGTERM/SIGINT (which stops the
+        engine before the spider closes; a crawl that finished keeps it running until then)."""
+        if self.fatal:
+            return True
+        engine = self._engine()
+        return engine is not None and not engine.running
+
+    def _engine(self) -> Any:
+        try:
+            return self.crawler.engine
+        except RuntimeError:  # not crawling: a component built on its own (tools, tests)
+            return None
+
+    # -- end of run -----------------------------------------------------------------------------
+    def _spider_closed(self, spider: Spider, reason: str) -> None:
+        if reason != "finished" or self.fatal:
+            return
+        try:
+            for url, (etag, modified) in self._validators.items():
+                if url not in self._incomplete:
+                    self.state.set_validators(url, etag, modified)
+        except StateError as exc:
+            self.fail(exc)
+
+    def _engine_stopped(self) -> None:
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+        self._lock.release()
+
+
+def run_state(crawler: Any) -> RunState:
+    """The crawl's :class:`RunState`; ``NotConfigured`` when it is missing or this run is locked out,
+    so a component that needs the state switches itself off."""
+    try:
+        run = crawler.get_extension(RunState)
+    except RuntimeError:  # no extension manager yet
+        run = None
+    if run is None:
+        raise NotConfigured("the newswatch run extension (crawler.run.RunState) is not enabled")
+    if run.locked_out:
+        raise NotConfigured("another newswatch run holds the state lock")
+    return run

@@ -1,0 +1,98 @@
+"""Stage 450: the commit point. What the run decided about an article becomes durable here, at once.
+
+For a story that reached this stage (extracted, in a language, on a watched topic, checked for duplicates):
+one :meth:`~crawler.state.StateStore.commit` with every URL it is known by, its near-duplicate index entries
+(an original only), one outbox row per alert target that wants it (an original, outside a baseline run) and
+its archive record, queued for the archive stage. For an article an earlier stage dropped (no article, no
+topic, not HTML): the same commit with its URLs only, so no later run fetches it again.
+
+Before this commit nothing durable exists about the article: a run killed earlier fetches it again next
+time. After it, the archive stage and the alert stage only ship what was committed, and a run killed
+before they finish leaves work the next run completes (see docs/DESIGN.md, "The commit point").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from crawler.addon import config_of
+from crawler.alerts.delivery import AlertTargetLike, wants
+from crawler.alerts.formatters import story_payload
+from crawler.items import QuietDrop, Story
+from crawler.run import run_state
+from crawler.state import ArticleCommit, StateError, StateStore
+
+logger = logging.getLogger(__name__)
+
+
+class CommitFailed(QuietDrop):
+    """The commit could not be written: the run is stopping, and has said why once (RunState.fail)."""
+
+    level = "DEBUG"
+
+
+class CommitPipeline:
+    def __init__(self, state: StateStore, stats: Any, targets: Sequence[AlertTargetLike], baseline: bool,
+                 on_failure: Callable[[BaseException], None]) -> None:
+        self.state = state
+        self.stats = stats
+        self.targets = list(targets)
+        self.baseline = baseline
+        self.on_failure = on_failure
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "CommitPipeline":
+        run = run_state(crawler)
+        pipeline = cls(run.state, crawler.stats, config_of(crawler.settings).alerts, run.baseline, run.fail)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        return pipeline
+
+    def alerts_for(self, item: Story, record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The outbox rows of a story: an original on a topic some target wants, outside a baseline run."""
+        if self.baseline or item.duplicate_of or not item.topics:
+            return []
+        interested = [target for target in self.targets if wants(target, item.topics)]
+        if not interested:
+            return []
+        payload = story_payload(record)
+        return [(target.id, payload) for target in interested]
+
+    def process_item(self, item: Story) -> Story:
+        record = item.record()
+        queued = self._commit(ArticleCommit(
+            source=item.source,
+            urls=item.aliases,
+            story_id=item.story_id,
+            record=record,
+            fingerprint=item.fingerprint,
+            published=item.published,
+            seen_at=item.fetched_at or None,
+            alerts=self.alerts_for(item, record),
+        ))
+        self.stats.inc_value("commit/stories")
+        if queued:
+            self.stats.inc_value("alerts/queued", queued)
+        return item
+
+    def item_dropped(self, item: Any, response: Any, exception: BaseException, **kwargs: Any) -> None:
+        """A page dropped before this stage is still done with: commit its URLs."""
+        if not isinstance(item, Story) or isinstance(exception, CommitFailed):
+            return
+        try:
+            self._commit(ArticleCommit(source=item.source, urls=item.aliases))
+        except CommitFailed:
+            pass  # already reported; the next run fetches the page again
+        else:
+            self.stats.inc_value("commit/pages")
+
+    def _commit(self, article: ArticleCommit) -> int:
+        try:
+            return self.state.commit(article)
+        except StateError as exc:
+            self.on_failure(exc)
+            raise CommitFailed(str(exc)) from exc
