@@ -69,13 +69,11 @@ class Summary:
             f"duplicates: {self.duplicates_exact} exact, {self.duplicates_near} near; archived: {self.archived}",
             f"alerts: {self.alerts_sent} sent, {self.alerts_failed} failed, {self.alerts_pending} pending",
         ]
-        if self.problems:
-            per_source = "; ".join(
-                f"{name}: " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
-                for name, counts in self.problems.items())
-            out.append(f"problems: {per_source}")
-        else:
-            out.append("problems: none")
+        # One line per source with a problem: the line a person reading a cron mail looks for.
+        out += [
+            f"problem: {name}: " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
+            for name, counts in self.problems.items()
+        ] or ["problems: none"]
         if self.bad_responses:
             out.append("bad responses: " + ", ".join(f"{r} {n}" for r, n in self.bad_responses.items()))
         return out
@@ -148,4 +146,7 @@ class CrawlSummary:
         summary = summarise(stats.get_stats())
         for name, value in summary.figures().items():
             stats.set_value(f"summary/{name}", value)
-        logger.info("Crawl summary (%s, finished: %s):\n  %s", spider.name, reason, "\n  ".join(summary.lines()))
+        # At WARNING when something went wrong, so the README's cron line (LOG_LEVEL=WARNING) shows it.
+        level = logging.WARNING if summary.problems or reason != "finished" else logging.INFO
+        logger.log(level, "Crawl summary (%s, finished: %s):\n  %s", spider.name, reason,
+                   "\n  ".join(summary.lines()))

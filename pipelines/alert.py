@@ -30,6 +30,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.addon import config_of
 from crawler.run import run_state
+from crawler.state import StateWriteError
 
 from crawler.alerts.delivery import (
     AlertTargetLike,
@@ -100,6 +101,7 @@ class AlertPipeline:
         extract_failure_jump: float = 0.5,
         pace: bool = True,
         stopping: Callable[[], bool] = lambda: False,
+        on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.targets = list(targets)
         self.health_targets = list(health_targets)
@@ -113,6 +115,7 @@ class AlertPipeline:
         self.extract_failure_jump = extract_failure_jump
         self.pace = pace
         self.stopping = stopping
+        self.on_failure = on_failure
         self.outbox: Outbox | None = None
         self._senders: dict[str, _Sender] = {}
         self._futures: set[Future[Any]] = set()
@@ -138,6 +141,7 @@ class AlertPipeline:
             extract_failure_jump=config.health_checks.extract_failure_jump,
             pace=settings.getbool("ALERT_PACE", True),
             stopping=run.stopping,
+            on_failure=run.fail,
         )
 
     # -- scheduling -----------------------------------------------------------------------------------------------
@@ -178,11 +182,16 @@ class AlertPipeline:
         if exc is not None:
             logger.error("Alert delivery crashed: %s", type(exc).__name__)
             return
-        self._count(future.result())
+        result = future.result()
+        self._count(result)
+        if self.outbox is not None and self.outbox.write_error and self.on_failure is not None:
+            self.on_failure(StateWriteError(self.outbox.write_error))
 
     def _count(self, result: JobResult) -> None:
         if result.ok:
             self.stats.inc_value("alerts/sent", len(result.job.rows))
+        elif result.stopped:
+            self.stats.inc_value("alerts/left_pending", len(result.job.rows))
         else:
             self.stats.inc_value("alerts/failed", len(result.job.rows))
 

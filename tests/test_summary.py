@@ -53,7 +53,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, int], list[str]]] = [
       "new stories: 8 (deepseek 5, ascend 3, h800 3); matched per topic (before dedup): deepseek 6, ascend 4, h800 4",
       "duplicates: 2 exact, 1 near; archived: 11",
       "alerts: 5 sent, 1 failed, 3 pending",
-      "problems: HDblog: 3 errors; Punto Informatico: 1 errors, 2 no article",
+      "problem: HDblog: 3 errors",
+      "problem: Punto Informatico: 1 errors, 2 no article",
       "bad responses: http_503 3, timeout 1"]),
     ("nothing happened", {},
      {"sources_crawled": 0, "articles_fetched": 0, "new_stories": 0, "duplicates_exact": 0, "duplicates_near": 0,
@@ -62,7 +63,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, int], list[str]]] = [
       "alerts: 0 sent, 0 failed, 0 pending", "problems: none"]),
     ("source name with a slash", {"source/AI/ML Weekly/requests": 2, "source/AI/ML Weekly/errors": 2},
      {"sources_crawled": 1, "sources_with_problems": 1},
-     ["problems: AI/ML Weekly: 2 errors"]),
+     ["problem: AI/ML Weekly: 2 errors"]),
 ]
 
 
@@ -81,6 +82,8 @@ def test_summary_logged_and_stored(stats: dict[str, Any], figures: dict[str, int
     for name, value in figures.items():
         assert crawler.stats.get_value(f"summary/{name}") == value, name
     (record,) = [r for r in caplog.records if r.name == "crawler.summary"]
+    # Something went wrong: the summary shows at LOG_LEVEL=WARNING too.
+    assert record.levelno == (logging.WARNING if figures["sources_with_problems"] else logging.INFO)
     message = record.getMessage()
     assert message.startswith("Crawl summary (news, finished: finished):")
     for line in lines:

@@ -181,6 +181,7 @@ class JobResult:
     attempts: int
     error: str | None = None
     marked: bool = True
+    stopped: bool = False  # not sent because the run is stopping: still pending, nothing recorded
 
 
 @dataclass
@@ -211,6 +212,7 @@ class Outbox:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.stopping = threading.Event()
+        self.write_error: str | None = None  # an outcome that could not be recorded (disk full…)
         self.state = state
         self.targets = {target.id: target for target in targets}
         self.retries = max(int(retries), 0)
@@ -302,7 +304,7 @@ class Outbox:
         channel = self.channels[job.target_id]
         run = self._runs[job.target_id]
         if self.stopping.is_set():
-            return JobResult(job, False, 0, "skipped: the run is stopping", marked=False)
+            return JobResult(job, False, 0, "skipped: the run is stopping", marked=False, stopped=True)
         if run.down:
             # The service already failed a message through all its retries in this run. Trying every further
             # message the same way would hold the end of the crawl for minutes; they stay pending for the next run.
@@ -314,7 +316,7 @@ class Outbox:
             stopping=self.stopping,
         )
         if not ok and self.stopping.is_set():
-            return JobResult(job, False, attempts, "stopped before delivery", marked=False)
+            return JobResult(job, False, attempts, "stopped before delivery", marked=False, stopped=True)
         error = None if ok else f"{channel.kind} delivery failed after {attempts} attempt(s): {status}"
         marked = True
         for row_id in job.row_ids:
@@ -325,7 +327,10 @@ class Outbox:
                     self.state.mark_failed(row_id, error or "failed")
             except Exception as exc:  # noqa: BLE001 - the other rows still get their mark
                 marked = False
-                # The row stays pending: a message that went out is sent once more by the next run.
+                # The row stays pending: a message that went out is sent once more by the next run. No further
+                # message starts in this run: its outcome could not be recorded either.
+                self.write_error = self.write_error or str(exc)
+                self.stopping.set()
                 logger.error("Could not record the outcome of alert row %d for %s: %s", row_id, job.target_id,
                              exc)
         if not ok:
