@@ -10,7 +10,8 @@ Built by Scrapy before the engine, so before any pipeline, middleware or request
   finished, and not for a feed with an article that failed (a 304 would hide it from the next run);
 * records a fatal write failure (disk full, I/O error): one CRITICAL line, the crawl is stopped, and
   ``scrapy crawl`` exits non-zero (see ``crawler/commands/crawl.py``);
-* closes the store last, when the engine has stopped (the pipelines have finished by then).
+* closes the store last: at ``spider_closed``, which Scrapy sends after every pipeline has closed (not at
+  ``engine_stopped``: a SIGTERM while the spider closes fires that one while the alert stage still drains).
 
 Components reach it with :func:`run_state`.
 """
@@ -24,6 +25,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.defer import Deferred
 
 from crawler.addon import config_of, stop
 from crawler.config import Config
@@ -68,8 +70,11 @@ class RunState:
                 logger.info("Pruned %d state rows older than %d days", removed, config.retention_days)
         if baseline:
             logger.info("Baseline run: stories are recorded and archived, no alert is sent")
+        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self._engine_stopped, signal=signals.engine_stopped)
+        self._opened = False
+        self._closed: Deferred[None] = Deferred()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "RunState":
@@ -123,21 +128,38 @@ class RunState:
             return None
 
     # -- end of run -----------------------------------------------------------------------------
+    def _spider_opened(self, spider: Spider) -> None:
+        self._opened = True
+
     def _spider_closed(self, spider: Spider, reason: str) -> None:
-        if reason != "finished" or self.fatal:
-            return
         try:
-            for url, (etag, modified) in self._validators.items():
-                if url not in self._incomplete:
-                    self.state.set_validators(url, etag, modified)
+            if reason == "finished" and not self.fatal:
+                for url, (etag, modified) in self._validators.items():
+                    if url not in self._incomplete:
+                        self.state.set_validators(url, etag, modified)
         except StateError as exc:
             self.fail(exc)
+        finally:
+            self._close()
 
-    def _engine_stopped(self) -> None:
+    def _engine_stopped(self) -> Deferred[None] | None:
+        if not self._opened:  # the spider never opened (a start-up failure): nothing else will close it
+            self._close()
+            return None
+        if self._state is None:
+            return None
+        # A SIGTERM while the spider was already closing: Scrapy stops the engine without waiting for the
+        # pipelines (the alert stage may be finishing a send). Hold the stop until the spider has closed,
+        # or the process would exit under a send in flight and leave its outcome unrecorded.
+        return self._closed
+
+    def _close(self) -> None:
         if self._state is not None:
             self._state.close()
             self._state = None
         self._lock.release()
+        if not self._closed.called:
+            self._closed.callback(None)
 
 
 def run_state(crawler: Any) -> RunState:

@@ -8,12 +8,22 @@ failed (disk full, I/O error) stops early and must not look like a success to cr
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
+from types import FrameType
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
 from crawler.run import FATAL_EXIT, FATAL_STAT
+
+logger = logging.getLogger(__name__)
+
+
+def _stop_before_start(signum: int, frame: FrameType | None) -> None:
+    logger.info("Received %s before the crawl started: stopping; nothing was done", signal.Signals(signum).name)
+    raise SystemExit(0)
 
 
 class Command(ScrapyCrawl):
@@ -27,6 +37,10 @@ class Command(ScrapyCrawl):
         return crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        # Until Scrapy installs its own handlers (when the crawl starts), a SIGTERM/SIGINT ends the run
+        # cleanly: nothing has been committed yet, and cron should see a stop, not a crash.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stop_before_start)
         super().run(args, opts)
         if not self.exitcode and any(c.stats and c.stats.get_value(FATAL_STAT) for c in self._crawlers):
             self.exitcode = FATAL_EXIT
