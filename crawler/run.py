@@ -81,6 +81,11 @@ class RunState:
         return cls(crawler, config_of(crawler.settings), crawler.settings.getbool("NEWSWATCH_BASELINE"))
 
     @property
+    def holding_state(self) -> bool:
+        """The store is still open: the spider never closed (a forced stop)."""
+        return self._state is not None
+
+    @property
     def state(self) -> StateStore:
         if self._state is None:
             raise NotConfigured("another newswatch run holds the state lock")

@@ -13,6 +13,8 @@ from tests.crawl import CrawlResult, default_topics, run_crawl
 from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn, slack_server, smtp_server  # noqa: F401
 
+pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs
+
 SLACK_TOKENS = ("T0NEWSWTCH", "B0NEWSWTCH", "SlackSecretTokenXyz123")
 SMTP_PASSWORD = "SmtpPassw0rdNewswatch"
 FAST_ALERTS = {"ALERT_PACE": "False", "ALERT_RETRIES": "1", "ALERT_BACKOFF": "0.05"}

@@ -13,6 +13,8 @@ from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
 from tests.support.notify_servers import SlackStandIn, slack_server  # noqa: F401 (fixture)
 from tests.test_crawl import FAST_ALERTS, alert_env, make_config, slack_alert, slack_text
 
+pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs
+
 
 def article_requests(outlets: Outlets) -> list[str]:
     """Requests for article pages (not feeds, sitemaps, listings or robots.txt)."""

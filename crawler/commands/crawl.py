@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import sys
 from types import FrameType
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-from crawler.run import FATAL_EXIT, FATAL_STAT
+from crawler.run import FATAL_EXIT, FATAL_STAT, RunState
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +46,21 @@ class Command(ScrapyCrawl):
         super().run(args, opts)
         if not self.exitcode and any(c.stats and c.stats.get_value(FATAL_STAT) for c in self._crawlers):
             self.exitcode = FATAL_EXIT
+        if any(_cut_short(c) for c in self._crawlers):
+            # A second SIGTERM/SIGINT stopped the reactor mid-close. Python would still wait for apprise's
+            # worker threads (a paced email can sleep for seconds); end now. Nothing is lost: what was not
+            # recorded is still pending, and a message in flight is sent once more by the next run.
+            logger.warning("Forced stop: alerts not recorded as sent stay pending for the next run")
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(self.exitcode or 0)
+
+
+def _cut_short(crawler: Crawler) -> bool:
+    """The crawl ended without the spider closing: its run extension still holds the state."""
+    try:
+        run = crawler.get_extension(RunState)
+    except RuntimeError:  # never got as far as building extensions
+        return False
+    return run is not None and not run.locked_out and run.holding_state
