@@ -25,7 +25,6 @@ import hashlib
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import NamedTuple

@@ -51,7 +51,6 @@ from crawler.alerts.formatters import (
     Message,
     format_digest,
     format_story,
-    story_payload,
 )
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 BODIES = Path(__file__).resolve().parent.parent / "fixtures" / "sites" / "techmag" / "bodies"
 
