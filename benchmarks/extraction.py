@@ -19,7 +19,7 @@ from pathlib import Path
 import trafilatura
 
 from crawler.config import load_config
-from crawler.extraction import extract_article
+from crawler.extraction import extract_page
 
 ROOT = Path(__file__).resolve().parent.parent
 AEB = ROOT.parent / "shared" / "benchmarks" / "aeb"
@@ -73,8 +73,8 @@ def run() -> None:
     pages = _pages()
 
     def newswatch(html: str, url: str) -> str:
-        article = extract_article(html, url, min_chars=0)
-        return article.text if article else ""
+        page = extract_page(html, url, min_chars=0)
+        return page.text if page else ""
 
     def defaults(html: str, url: str) -> str:
         return trafilatura.extract(html, url=url) or ""

@@ -12,7 +12,8 @@ from typing import Any
 from w3lib.encoding import html_to_unicode
 
 from crawler.config import ConfigError, load_config
-from crawler.extraction import extract_article
+from crawler.extraction import extract_page
+from crawler.metadata import Discovery
 from crawler.language import detect_language
 from crawler.review import cli as review_cli
 from crawler.addon import DEFAULT_USER_AGENT as USER_AGENT
@@ -32,30 +33,36 @@ def _fetch(url: str, timeout: float) -> str:
 def explain(html: str, url: str | None, config_file: str | None, hint: str | None) -> dict[str, Any]:
     """What the pipelines would make of one page, and why each topic candidate was kept or not."""
     config = load_config(config_file, with_targets=False)
+    source = next((s for s in config.sources if url and any(
+        same_site(u, url) for u in (*s.feeds, *s.sitemaps, *(li.url for li in s.listings)))), None)
     if hint is None:
-        hint = next((s.language for s in config.sources if url and any(
-            same_site(u, url) for u in (*s.feeds, *s.sitemaps, *(li.url for li in s.listings)))), "en")
+        hint = source.language if source else "en"
     topics = config.topics
     result: dict[str, Any] = {"url": url, "prefilter": topics.prefilter(html)}
-    article = extract_article(html, url)
-    if article is None:
+    discovery = Discovery(source_name=source.name, timezone=source.timezone) if source else Discovery()
+    page = extract_page(html, url, discovery)
+    if page is None:
         result["extracted"] = False
         result["reason"] = "no article text found on the page"
         return result
-    language, how = detect_language(article.text, hint)
-    candidates = topics.explain(article.title or "", article.text)
-    matches = [m.as_dict() for m in topics.match(article.title or "", article.text)]
+    meta = page.metadata
+    language, how = detect_language(page.text, hint)
+    candidates = topics.explain(meta.headline or "", page.text)
+    matches = [m.as_dict() for m in topics.match(meta.headline or "", page.text)]
     result.update(
         extracted=True,
-        title=article.title,
-        author=article.author,
-        published=article.published,
+        title=meta.headline,
+        authors=meta.authors,
+        published=meta.published,
+        published_precision=meta.published_precision,
+        modified=meta.modified,
+        evidence=meta.evidence,
         language=language,
         language_from=how,
         topics=list(dict.fromkeys(m["topic"] for m in matches)),
         matches=matches,
         candidates=[c.as_dict() for c in candidates],
-        text=article.text,
+        text=page.text,
     )
     return result
 

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import yaml
 
 from crawler import dedup, secrets
+from crawler.metadata import ZONE_BY_LANGUAGE
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class Listing:
 class Source:
     name: str
     language: str
+    timezone: str | None = None  # IANA name: resolves a page's naive times (default from the language)
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     listings: tuple[Listing, ...] = ()
@@ -77,6 +81,9 @@ class CrawlConfig:
     max_listing_pages: int = 5
     sitemap_max_age_days: float = 7.0
     concurrent_per_domain: int = 2
+    # Articles dropped for matching no topic that a feed or sitemap shows as updated since: re-fetched,
+    # at most this many per source in a run.
+    max_rechecks_per_source: int = 20
     obey_robots: bool = True
     user_agent: str | None = None
 
@@ -191,7 +198,7 @@ def _sources(file: Path, data: Any, crawl: CrawlConfig) -> list[Source]:
         raise ConfigError(file, "sources", "must be a non-empty list of sources")
     sources: list[Source] = []
     seen: set[str] = set()
-    allowed = {"name", "language", "feeds", "sitemaps", "listings", "enabled"}
+    allowed = {"name", "language", "timezone", "feeds", "sitemaps", "listings", "enabled"}
     for i, raw in enumerate(data):
         r = _Reader(file, raw, f"sources[{i}]", allowed)
         name = r.text("name", required=True)
@@ -219,8 +226,16 @@ def _sources(file: Path, data: Any, crawl: CrawlConfig) -> list[Source]:
             listings.append(Listing(url, follow, max_pages))
         if not (feeds or sitemaps or listings):
             r.fail("", "needs at least one of feeds, sitemaps or listings")
+        zone = r.text("timezone", None)
+        if zone is None:
+            zone = ZONE_BY_LANGUAGE.get(language)
+        else:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                r.fail("timezone", f"unknown time zone {zone!r}: use an IANA name like 'Europe/Rome'")
         enabled = r.get("enabled", bool, True)
-        sources.append(Source(name, language, feeds, sitemaps, tuple(listings), enabled))
+        sources.append(Source(name, language, zone, feeds, sitemaps, tuple(listings), enabled))
     return sources
 
 
@@ -305,13 +320,14 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
 
     cr = _Reader(file, top.get("crawl", dict, {}), "crawl", {"download_timeout", "max_page_bytes",
                  "max_listing_pages", "sitemap_max_age_days", "concurrent_per_domain", "obey_robots",
-                 "user_agent"})
+                 "user_agent", "max_rechecks_per_source"})
     crawl = CrawlConfig(
         download_timeout=float(cr.number("download_timeout", 30.0, 0.1)),
         max_page_bytes=cr.number("max_page_bytes", 5 * 1024 * 1024, 1024, integer=True),
         max_listing_pages=cr.number("max_listing_pages", 5, 1, 1000, integer=True),
         sitemap_max_age_days=float(cr.number("sitemap_max_age_days", 7.0, 0.01)),
         concurrent_per_domain=cr.number("concurrent_per_domain", 2, 1, 16, integer=True),
+        max_rechecks_per_source=cr.number("max_rechecks_per_source", 20, 0, 10000, integer=True),
         obey_robots=cr.get("obey_robots", bool, True),
         user_agent=cr.text("user_agent", None),
     )

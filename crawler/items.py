@@ -17,11 +17,13 @@ ARCHIVE_FIELDS = (
     "source",
     "title",
     "published",
+    "published_precision",
+    "modified",
+    "authors",
     "language",
     "topics",
     "matches",
     "text",
-    "author",
     "fetched_at",
     "duplicate_of",
     "duplicate_kind",
@@ -42,8 +44,15 @@ class Story:
     fetched_at: str = ""
     title: str | None = None
     text: str | None = None
-    author: str | None = None
+    authors: list[str] = field(default_factory=list)
+    # ISO 8601 with its offset ("second"), or YYYY-MM-DD when only the day is known ("day").
     published: str | None = None
+    published_precision: str | None = None
+    modified: str | None = None
+    # What discovery said (the feed entry's published/updated, the sitemap's date): evidence for the
+    # resolver, not archived.
+    discovered_published: str | None = None
+    discovered_updated: str | None = None
     language: str | None = None
     topics: list[str] = field(default_factory=list)
     matches: list[dict[str, Any]] = field(default_factory=list)
@@ -63,6 +72,12 @@ class Story:
             self.story_id = story_id_for(self.url)
 
     @property
+    def version_stamp(self) -> str:
+        """When the fetched version was current: the entry's updated date, else its published date, else
+        the fetch time. A later ``updated`` in a feed or sitemap means a newer version."""
+        return self.discovered_updated or self.modified or self.discovered_published or self.fetched_at
+
+    @property
     def aliases(self) -> list[str]:
         """Every URL the article is known by: the fetched ones, then the canonical one."""
         return list(dict.fromkeys([*self.fetched_urls, self.url]))
@@ -74,9 +89,11 @@ class Story:
 
 class QuietDrop(DropItem):
     """An expected drop, logged at :attr:`level`; Scrapy counts each subclass by name in
-    ``item_dropped_reasons_count/<Class>``."""
+    ``item_dropped_reasons_count/<Class>``. A drop with :attr:`recheck` (no watched topic) is fetched again
+    when its feed or sitemap entry later shows an update."""
 
     level = "DEBUG"
+    recheck = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message, log_level=self.level)

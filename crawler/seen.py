@@ -7,6 +7,11 @@ redirect hop, the final URL, the page's canonical URL -- or was already requeste
 A fetched page whose declared canonical URL is another article this run or an earlier one already has
 is not a new story: its URLs are committed as aliases (so the next run does not fetch it again), and
 the item goes no further.
+
+One exception: an article an earlier run dropped for matching no topic is fetched again when its feed or
+sitemap entry now says it was updated after the version that run fetched -- once a run, and at most
+``crawl.max_rechecks_per_source`` per source a run. Stories are never fetched again, so an edit to an
+alerted story never alerts twice.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.addon import config_of
 from crawler.items import Story
+from crawler.metadata import to_utc
 from crawler.run import RunState, run_state
 from crawler.state import ArticleCommit, StateError
 from crawler.urls import canonical_url
@@ -28,14 +35,16 @@ logger = logging.getLogger(__name__)
 
 
 class SeenUrlsMiddleware:
-    def __init__(self, run: RunState) -> None:
+    def __init__(self, run: RunState, max_rechecks_per_source: int) -> None:
         self.run = run
         self.stats = run.stats
+        self.max_rechecks = max_rechecks_per_source
         self._requested: set[str] = set()
+        self._rechecks: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "SeenUrlsMiddleware":
-        return cls(run_state(crawler))
+        return cls(run_state(crawler), config_of(crawler.settings).crawl.max_rechecks_per_source)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for element in result:
@@ -53,9 +62,27 @@ class SeenUrlsMiddleware:
             return True
         self._requested.add(url)
         if self.run.state.is_known_url(url):
+            if self._updated_since_dropped(request, url):
+                return False
             self.stats.inc_value("newswatch/skipped_known")
             return True
         return False
+
+    def _updated_since_dropped(self, request: Request, url: str) -> bool:
+        updated = to_utc(request.meta.get("updated"))
+        if updated is None:
+            return False
+        fetched = self.run.state.recheck_after(url)
+        if fetched is None or updated.timestamp() <= fetched:
+            return False
+        source = str(request.meta.get("source", ""))
+        if self._rechecks.get(source, 0) >= self.max_rechecks:
+            self.stats.inc_value("newswatch/recheck_deferred")
+            return False
+        self._rechecks[source] = self._rechecks.get(source, 0) + 1
+        self.stats.inc_value("newswatch/rechecked")
+        logger.info("[%s] %s: updated since it matched no topic, fetching it again", source, url)
+        return True
 
     def _known_story(self, story: Story) -> bool:
         """The page declared a canonical URL that is another article, known or requested in this run."""

@@ -66,7 +66,6 @@ EXTENSIONS = {
     "crawler.statsfile.StatsFile": 510,
 }
 
-EXTRACT_FAVOR_PRECISION = True
 # Pages whose extracted body is shorter than this have no article.
 EXTRACT_MIN_TEXT_CHARS = 200
 LANGUAGE_MIN_TEXT_CHARS = 80

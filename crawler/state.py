@@ -88,6 +88,9 @@ class ArticleCommit:
     published: str | None = None
     seen_at: str | float | datetime | None = None
     alerts: Sequence[tuple[str, dict[str, Any]]] = ()
+    # For a page dropped for matching no topic: the version fetched (ISO 8601). A feed or sitemap entry
+    # updated later than this makes the URL worth fetching again (see recheck_after()).
+    recheck_after: str | None = None
 
 
 @dataclass
@@ -129,6 +132,11 @@ class StateStore(ABC):
 
     @abstractmethod
     def mark_url(self, url: str, source: str) -> None: ...
+
+    @abstractmethod
+    def recheck_after(self, url: str) -> float | None:
+        """For a known URL dropped for matching no topic: the epoch of the version fetched; None for any
+        other URL (a story, or a page that is not an article), which is never fetched again."""
 
     # The commit point.
     @abstractmethod
@@ -238,6 +246,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # Stories committed but not yet appended to the archive file (see ArchivePipeline).
         "CREATE TABLE archive_queue ("
         " id INTEGER PRIMARY KEY, story_id TEXT NOT NULL UNIQUE, record TEXT NOT NULL, queued_at REAL NOT NULL)",
+    ),
+    (
+        # Pages dropped for matching no topic: the version fetched, so an update can be re-checked.
+        "ALTER TABLE urls ADD COLUMN recheck_after REAL",
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -431,14 +443,20 @@ class SqliteState(StateStore):
     def mark_url(self, url: str, source: str) -> None:
         self.commit(ArticleCommit(source=source, urls=[url]))
 
+    def recheck_after(self, url: str) -> float | None:
+        rows = self._query("SELECT recheck_after FROM urls WHERE url = ?", (url,))
+        return rows[0][0] if rows else None
+
     # -- the commit point ------------------------------------------------
     def commit(self, article: ArticleCommit) -> int:
         now = time.time()
         with self._tx() as conn:
+            recheck = _epoch(article.recheck_after) if article.recheck_after else None
             conn.executemany(
-                "INSERT INTO urls (url, source, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(url) DO UPDATE SET last_seen = excluded.last_seen",
-                [(url, article.source, now, now) for url in dict.fromkeys(article.urls)],
+                "INSERT INTO urls (url, source, first_seen, last_seen, recheck_after) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET last_seen = excluded.last_seen,"
+                " recheck_after = excluded.recheck_after",
+                [(url, article.source, now, now, recheck) for url in dict.fromkeys(article.urls)],
             )
             if article.story_id is None:
                 return 0

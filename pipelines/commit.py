@@ -83,8 +83,9 @@ class CommitPipeline:
         """A page dropped before this stage is still done with: commit its URLs."""
         if not isinstance(item, Story) or isinstance(exception, CommitFailed):
             return
+        recheck = item.version_stamp if getattr(exception, "recheck", False) else None
         try:
-            self._commit(ArticleCommit(source=item.source, urls=item.aliases))
+            self._commit(ArticleCommit(source=item.source, urls=item.aliases, recheck_after=recheck))
         except CommitFailed:
             pass  # already reported; the next run fetches the page again
         else:

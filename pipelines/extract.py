@@ -1,4 +1,5 @@
-"""Stage 1: the raw-HTML prefilter, then trafilatura for title, text, author and date."""
+"""Stage 1: the raw-HTML prefilter, then the page's body (trafilatura) and its headline, published instant
+and authors (the metadata resolver, :mod:`crawler.metadata`), from the page and what discovery knew."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import logging
 from scrapy.crawler import Crawler
 
 from crawler.addon import config_of
-from crawler.extraction import extract_article
+from crawler.extraction import extract_page
+from crawler.metadata import Discovery
 from crawler.items import QuietDrop, Story
 
 logger = logging.getLogger(__name__)
@@ -17,6 +19,7 @@ class CannotMatch(QuietDrop):
     """The raw page holds none of the watched terms: not worth extracting."""
 
     level = "DEBUG"
+    recheck = True  # an update may add one
 
 
 class NotHtml(QuietDrop):
@@ -32,19 +35,19 @@ class NoArticle(QuietDrop):
 
 
 class ExtractPipeline:
-    def __init__(self, crawler: Crawler, favor_precision: bool, min_chars: int) -> None:
+    def __init__(self, crawler: Crawler, min_chars: int) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.favor_precision = favor_precision
         self.min_chars = min_chars
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ExtractPipeline":
-        s = crawler.settings
-        return cls(crawler, s.getbool("EXTRACT_FAVOR_PRECISION", True), s.getint("EXTRACT_MIN_TEXT_CHARS", 200))
+        return cls(crawler, crawler.settings.getint("EXTRACT_MIN_TEXT_CHARS", 200))
 
     def open_spider(self) -> None:
-        self.topics = config_of(self.crawler.settings).topics
+        config = config_of(self.crawler.settings)
+        self.topics = config.topics
+        self.zones = {source.name: source.timezone for source in config.sources}
 
     def process_item(self, item: Story) -> Story:
         if item.not_html:
@@ -52,17 +55,19 @@ class ExtractPipeline:
         if not self.topics.prefilter(item.html):
             self.stats.inc_value("prefilter/skipped")
             raise CannotMatch(f"no watched term in {item.url}")
-        article = extract_article(item.html, item.url, favor_precision=self.favor_precision,
-                                  min_chars=self.min_chars)
-        if article is None:
+        discovery = Discovery(source_name=item.source, timezone=self.zones.get(item.source),
+                              feed_published=item.discovered_published, feed_updated=item.discovered_updated)
+        page = extract_page(item.html, item.url, discovery, min_chars=self.min_chars)
+        if page is None:
             self.stats.inc_value("extract/no_article")
             self.stats.inc_value(f"source/{item.source}/no_article")
             raise NoArticle(f"no article text in {item.url}")
         self.stats.inc_value("extract/ok")
-        item.title = article.title
-        item.text = article.text
-        item.author = article.author
-        # The page's own date is more precise than the feed's; the feed's is the fallback.
-        item.published = article.published or item.published
+        meta = page.metadata
+        item.title = meta.headline
+        item.text = page.text
+        item.authors = meta.authors
+        item.published, item.published_precision, item.modified = meta.published, meta.published_precision, \
+            meta.modified
         item.html = ""  # the raw page is not needed past this stage
         return item

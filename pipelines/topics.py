@@ -9,9 +9,10 @@ from crawler.items import QuietDrop, Story
 
 
 class NoTopic(QuietDrop):
-    """The story mentions no watched topic: not archived, not alerted."""
+    """The story mentions no watched topic: not archived, not alerted (re-checked if it is updated)."""
 
     level = "DEBUG"
+    recheck = True
 
 
 class TopicsPipeline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from dataclasses import replace
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -35,6 +36,7 @@ from twisted.python.failure import Failure
 from crawler.addon import config_of
 from crawler.config import Config
 from crawler.extraction import iso_date
+from crawler.metadata import to_utc
 from crawler.items import Story
 from crawler.run import RunState, run_state
 from crawler.urls import canonical_url, choose_canonical, declared_canonical, is_http_url
@@ -131,11 +133,8 @@ class NewsSpider(Spider):
                 self._bad(source, "feed_entry_without_link", response.url,
                           f"feed entry {entry.get('title', '')[:80]!r} has no usable link", level=logging.INFO)
                 continue
-            published = None
-            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-            if stamp:
-                published = datetime(*stamp[:6], tzinfo=timezone.utc).isoformat()
-            yield self._article_request(response.urljoin(link), source, published, response.request.url)
+            yield self._article_request(response.urljoin(link), source, _feed_date(entry, "published"),
+                                        response.request.url, updated=_feed_date(entry, "updated"))
 
     def parse_sitemap(self, response: Response, source: str, depth: int = 0) -> Iterator[Request]:
         if not self._remember_validators(response):
@@ -170,14 +169,15 @@ class NewsSpider(Spider):
             loc = "".join(entry.xpath("./*[local-name()='loc']/text()")).strip()
             if not loc:
                 continue
-            # A Google News sitemap's publication date, else the plain sitemap's lastmod.
-            dates = entry.xpath(".//*[local-name()='publication_date']/text()") or \
-                entry.xpath("./*[local-name()='lastmod']/text()")
-            published = iso_date(dates[0]) if dates else None
-            if published and _as_utc(published) < horizon:
+            # A Google News sitemap's publication date; the plain sitemap's lastmod says when it last changed.
+            published = iso_date("".join(entry.xpath(".//*[local-name()='publication_date']/text()")[:1]))
+            updated = iso_date("".join(entry.xpath("./*[local-name()='lastmod']/text()")[:1]))
+            newest = to_utc(updated or published)
+            if newest is not None and newest < horizon:
                 self.crawler.stats.inc_value("newswatch/sitemap_too_old")
                 continue
-            yield self._article_request(response.urljoin(loc), source, published, response.request.url)
+            yield self._article_request(response.urljoin(loc), source, published, response.request.url,
+                                        updated=updated)
 
     def parse_listing(self, response: Response, source: str, listing: int, page: int) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -195,20 +195,22 @@ class NewsSpider(Spider):
                                             listing=listing, page=page + 1)
 
     def _article_request(self, url: str, source: str, published: str | None,
-                         origin: str | None = None) -> Request:
-        """An article request; the seen-URL middleware drops it when the article is known."""
+                         origin: str | None = None, updated: str | None = None) -> Request:
+        """An article request; the seen-URL middleware drops it when the article is known (and not
+        updated since a run dropped it for matching no topic)."""
         self._count(source, "requests")
         return Request(canonical_url(url), callback=self.parse_article, errback=self.on_error,
-                       meta={"source": source, "origin": origin, "article": True},
-                       cb_kwargs={"source": source, "published": published})
+                       meta={"source": source, "origin": origin, "article": True, "updated": updated},
+                       cb_kwargs={"source": source, "published": published, "updated": updated})
 
     # --- articles ----------------------------------------------------------------------------
-    def parse_article(self, response: Response, source: str, published: str | None) -> Iterator[Story]:
+    def parse_article(self, response: Response, source: str, published: str | None,
+                      updated: str | None = None) -> Iterator[Story]:
         # The discovered URL, each redirect hop and the final URL: the next run must skip all of them.
         fetched = [canonical_url(u) for u in [*response.meta.get("redirect_urls", []), response.url]]
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
         story = Story(url=fetched[-1], source=source, source_language=self.config.source(source).language,
-                      published=published, fetched_urls=fetched,
+                      discovered_published=published, discovered_updated=updated, fetched_urls=fetched,
                       fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         if not isinstance(response, TextResponse) or ("html" not in content_type and content_type):
             story.not_html = content_type or "no type"
@@ -216,8 +218,7 @@ class NewsSpider(Spider):
         else:
             canonical = choose_canonical(response.url, declared_canonical(response.selector))
             if canonical != story.url:
-                story = Story(url=canonical, source=source, source_language=story.source_language,
-                              published=published, fetched_urls=fetched, fetched_at=story.fetched_at)
+                story = replace(story, url=canonical, story_id="")
             story.html = response.text
             self.crawler.stats.inc_value("newswatch/articles_fetched")
             self._count(source, "articles")
@@ -264,6 +265,11 @@ class NewsSpider(Spider):
         logger.log(level, "[%s] %s: %s", source, url, message)
 
 
-def _as_utc(iso: str) -> datetime:
-    value = datetime.fromisoformat(iso)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+def _feed_date(entry: Any, field: str) -> str | None:
+    """The entry's ``published`` or ``updated`` as the feed wrote it (its offset kept), else feedparser's UTC
+    reading of it (``dc:date`` and other spellings land in the same two fields)."""
+    raw = iso_date(entry.get(field))
+    if raw:
+        return raw
+    stamp = entry.get(f"{field}_parsed")
+    return datetime(*stamp[:6], tzinfo=timezone.utc).isoformat() if stamp else None

@@ -40,7 +40,9 @@ def record(**overrides: object) -> dict:
             {"topic": "ascend", "term": "Ascend", "field": "body", "start": start, "end": start + 6, "snippet": ""}
         ],
         "text": TEXT_BODY,
-        "author": None,
+        "authors": [],
+        "published_precision": "second",
+        "modified": None,
         "fetched_at": "2024-05-01T10:00:00+00:00",
         "duplicate_of": None,
         "duplicate_kind": None,

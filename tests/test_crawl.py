@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from crawler.items import ARCHIVE_FIELDS
 from tests.crawl import CrawlResult, default_topics, run_crawl
 from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn, slack_server, smtp_server  # noqa: F401
@@ -94,14 +95,13 @@ def test_archive_holds_exactly_the_matching_stories(first_run: dict[str, Any]) -
 
 
 def test_archive_records_have_the_documented_fields(first_run: dict[str, Any]) -> None:
-    fields = {"story_id", "url", "source", "title", "published", "language", "topics", "matches", "text",
-              "author", "fetched_at", "duplicate_of", "duplicate_kind"}
+    fields = set(ARCHIVE_FIELDS)
     for record in first_run["result"].archive:
         assert set(record) == fields
     by_path = {r["url"].split("/", 3)[3]: r for r in first_run["result"].archive}
     record = by_path["news/huawei-ascend-910c-ai-cluster-shipments"]
     assert record["published"].startswith("2026-03")
-    assert record["author"]
+    assert record["authors"] and all(isinstance(a, str) and a for a in record["authors"])
 
 
 def test_italian_pages_keep_their_accents(first_run: dict[str, Any]) -> None:

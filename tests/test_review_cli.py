@@ -193,7 +193,7 @@ def test_relative_since(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     now = datetime.now(timezone.utc)
     recs = [{"story_id": f"{i:016x}", "url": f"https://x.example/{i}", "source": "S", "title": f"t{i}",
              "published": None, "language": "en", "topics": ["deepseek"], "matches": [], "text": "",
-             "author": None, "fetched_at": (now - timedelta(days=days)).isoformat(), "duplicate_of": None,
+             "authors": [], "published_precision": None, "modified": None, "fetched_at": (now - timedelta(days=days)).isoformat(), "duplicate_of": None,
              "duplicate_kind": None} for i, days in enumerate([1, 3, 10, 40])]
     archive = write_archive(tmp_path, recs)
     code, out, _ = run(capsys, "list", "--archive", str(archive.path), "--json", "--since", "7d")

@@ -117,7 +117,7 @@ def big_archive(directory: Path, n: int) -> Path:
     recs = [{"story_id": f"{i:016x}", "url": f"https://x.example/{i}", "source": f"S{i % 5}",
              "title": f"title {i}", "published": f"{start + timedelta(days=i % 90)}T10:00:00Z",
              "language": "it" if i % 3 else "en", "topics": ["deepseek" if i % 2 else "h800"], "matches": [],
-             "text": ("parola " * 600) + str(i), "author": None, "fetched_at": "2025-04-01T00:00:00Z",
+             "text": ("parola " * 600) + str(i), "authors": [], "published_precision": None, "modified": None, "fetched_at": "2025-04-01T00:00:00Z",
              "duplicate_of": None, "duplicate_kind": None} for i in range(n)]
     return write_archive(directory, recs).path
 

@@ -153,6 +153,15 @@ def published_label(value: Any) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _authors(payload: Mapping[str, Any]) -> str:
+    """``by A, B`` from the payload's author list ("" when there is none)."""
+    authors = payload.get("authors")
+    if not isinstance(authors, list):
+        authors = [authors] if authors else []
+    names = [_clean(a) for a in authors if _clean(a)]
+    return _shorten("by " + ", ".join(names), 120) if names else ""
+
+
 def _title(payload: Mapping[str, Any]) -> str:
     return _shorten(_clean(payload.get("title")) or _clean(payload.get("url")) or "(untitled)", TITLE_MAX_CHARS)
 
@@ -206,7 +215,8 @@ def slack_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None)
     topics = ", ".join(_topics(payload, wanted)) or "—"
     lines = [
         f"*{_slack_link(payload)}*",
-        f"{slack_escape(source)} · {slack_escape(language)} · published {slack_escape(published)}",
+        " · ".join(slack_escape(part) for part in (source, language, f"published {published}", _authors(payload))
+                   if part),
         f"Topics: {slack_escape(topics)}",
     ]
     before, hit, after = _snippet_parts(payload)
@@ -268,7 +278,8 @@ def email_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None)
     parts = [
         f"<h2>{_email_link(payload)}</h2>",
         f"<p>Source: {_h(source)} ({_h(language)})<br>Published: {_h(published)}<br>"
-        f"Topics: {_h(', '.join(topics) or '—')}</p>",
+        + (f"Authors: {_h(_authors(payload)[3:])}<br>" if _authors(payload) else "")
+        + f"Topics: {_h(', '.join(topics) or '—')}</p>",
     ]
     if before or hit or after:
         parts.append(f"<blockquote>{_h(before)}<b>{_h(hit)}</b>{_h(after)}</blockquote>" if hit else
@@ -316,7 +327,7 @@ def text_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) 
     lines = [
         _title(payload),
         _clean(payload.get("url")),
-        f"{source} ({language}), published {published}",
+        f"{source} ({language}), published {published}" + (f", {_authors(payload)}" if _authors(payload) else ""),
         f"Topics: {', '.join(topics) or '—'}",
     ]
     snippet = "".join(_snippet_parts(payload))

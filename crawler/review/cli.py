@@ -108,6 +108,14 @@ def _fmt(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M") if when else "—"
 
 
+def _published(record: dict[str, Any]) -> str:
+    """The page's published value as archived; a day-only date says so."""
+    value = record["published"]
+    if not value:
+        return "—"
+    return f"{value} (day only)" if record.get("published_precision") == "day" else str(value)
+
+
 def _topic_text(topics: Any, palette: dict[str, str]) -> Text:
     text = Text()
     for i, topic in enumerate(topics):
@@ -214,9 +222,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("Source", Text(clean(record["source"]), style="bold")),
         ("Language", Text(clean(record["language"]))),
         ("Date (UTC)", Text(_fmt(when))),
-        ("Published", Text(clean(record["published"] or "—"))),
+        ("Published", Text(clean(_published(record)))),
+        ("Modified", Text(clean(record["modified"] or "—"))),
         ("Fetched at", Text(clean(record["fetched_at"] or "—"))),
-        ("Author", Text(clean(record["author"] or "—"))),
+        ("Authors", Text(clean(", ".join(str(a) for a in record["authors"]) or "—"))),
         ("Topics", _topic_text(record["topics"], {})),
     ]
     if record["duplicate_of"]:

@@ -28,11 +28,13 @@ _DEFAULTS: dict[str, Any] = {
     "source": "",
     "title": None,
     "published": None,
+    "published_precision": None,
+    "modified": None,
+    "authors": [],
     "language": None,
     "topics": [],
     "matches": [],
     "text": None,
-    "author": None,
     "fetched_at": None,
     "duplicate_of": None,
     "duplicate_kind": None,
@@ -105,6 +107,10 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
 
 
 def _normalise(obj: dict[str, Any]) -> dict[str, Any]:
+    # Records written before authors became a list carry one "author" string.
+    if "authors" not in obj and obj.get("author"):
+        obj["authors"] = [str(obj["author"])]
+    obj.pop("author", None)
     for key, default in _DEFAULTS.items():
         value = obj.get(key)
         if value is None:
@@ -113,6 +119,8 @@ def _normalise(obj: dict[str, Any]) -> dict[str, Any]:
         obj["topics"] = [str(obj["topics"])]
     if not isinstance(obj["matches"], list):
         obj["matches"] = []
+    if not isinstance(obj["authors"], list):
+        obj["authors"] = [str(obj["authors"])]
     return obj
 
 
