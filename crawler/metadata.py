@@ -217,12 +217,14 @@ def _headline(tree: Any, metas: Mapping[str, list[str]], articles: Sequence[dict
         candidates.append(("h1", (agreed or h1s)[0]))
     if title:
         # What a <title> separator sets off and no other candidate carries is the site's name.
+        # With nothing to compare, a short last part is taken for the site's name ("… - La Stampa").
         parts = _SEPARATORS.split(title)
         if len(parts) > 1:
             rest = " ".join(_fold(c[1]) for c in candidates)
-            for part in (parts[-1], parts[0]):
-                if _fold(part) and _fold(part) not in rest:
-                    sites.append(part)
+            if rest:
+                sites += [part for part in (parts[-1], parts[0]) if _fold(part) and _fold(part) not in rest]
+            elif len(parts[-1]) <= 40 and len(parts[-1]) < len(parts[0]):
+                sites.append(parts[-1])
         candidates.append(("title", title))
     site_keys = {_fold(s) for s in sites if _fold(s)}
     best: tuple[str, str] | None = None
@@ -289,7 +291,10 @@ def parse_when(value: str | None) -> _When | None:
         return None
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
-        return _When(datetime.fromisoformat(iso), False)
+        try:
+            return _When(datetime.fromisoformat(iso), False)
+        except ValueError:
+            return None
     if re.match(r"\d{4}-\d{2}-\d{2}[T ]\d", iso):
         # Offsets without a colon (+0200) and stray fractions are common: normalise before parsing.
         iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", iso)

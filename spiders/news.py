@@ -268,8 +268,9 @@ class NewsSpider(Spider):
 def _feed_date(entry: Any, field: str) -> str | None:
     """The entry's ``published`` or ``updated`` as the feed wrote it (its offset kept), else feedparser's UTC
     reading of it (``dc:date`` and other spellings land in the same two fields)."""
-    raw = iso_date(entry.get(field))
+    # dict's own lookups: feedparser maps a missing "updated" to "published" with a DeprecationWarning.
+    raw = iso_date(dict.get(entry, field))
     if raw:
         return raw
-    stamp = entry.get(f"{field}_parsed")
+    stamp = dict.get(entry, f"{field}_parsed")
     return datetime(*stamp[:6], tzinfo=timezone.utc).isoformat() if stamp else None
