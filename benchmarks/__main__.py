@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import dedup, extraction
+from benchmarks import dedup, extraction, metadata
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"extraction", "dedup"}
+    wanted = set(argv) or {"extraction", "metadata", "dedup"}
     if "extraction" in wanted:
         extraction.run()
+        print()
+    if "metadata" in wanted:
+        metadata.run()
         print()
     if "dedup" in wanted:
         dedup.run()

@@ -57,19 +57,19 @@ _HIDDEN = XPath(
 # trafilatura's precise pass; its default pass where the precise one kept less than half of it (a layout
 # the precise pass misreads, e.g. a paywalled page's teaser kept instead of the article); readability-lxml
 # only where trafilatura kept less than half of the page's paragraph text and readability finds twice as much.
-_PRECISE_SHARE = 0.5
-_PARAGRAPH_SHARE = 0.5
-_READABILITY_GAIN = 2.0
+PRECISE_SHARE = 0.5
+PARAGRAPH_SHARE = 0.5
+READABILITY_GAIN = 2.0
 
 
-def _trafilatura(tree: Any, url: str | None, precise: bool) -> str:
+def trafilatura_text(tree: Any, url: str | None, precise: bool) -> str:
     # trafilatura copies a tree it is given, so the tree stays as it was for the next reader.
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, favor_precision=precise,
                                       with_metadata=False)
     return (doc.text or "").strip() if doc is not None else ""
 
 
-def _readability(tree: Any) -> str:
+def readability_text(tree: Any) -> str:
     try:
         summary = ReadabilityDocument(copy(tree)).summary(html_partial=True)
     except Exception as exc:  # readability raises its own Unparseable and lxml errors on odd trees
@@ -84,13 +84,13 @@ _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre")
 
 def body_text(tree: Any, url: str | None = None) -> str:
     """The article's running text from a parsed page, by the strategy above ("" when there is none)."""
-    precise = _trafilatura(tree, url, precise=True)
-    default = _trafilatura(tree, url, precise=False)
-    text = precise if len(precise) >= _PRECISE_SHARE * len(default) else default
+    precise = trafilatura_text(tree, url, precise=True)
+    default = trafilatura_text(tree, url, precise=False)
+    text = precise if len(precise) >= PRECISE_SHARE * len(default) else default
     paragraphs = sum(len((p.text_content() or "").strip()) for p in tree.iter("p"))
-    if len(text) < _PARAGRAPH_SHARE * paragraphs:
-        fallback = _readability(tree)
-        if len(fallback) > _READABILITY_GAIN * len(text):
+    if len(text) < PARAGRAPH_SHARE * paragraphs:
+        fallback = readability_text(tree)
+        if len(fallback) > READABILITY_GAIN * len(text):
             return fallback
     return text
 

@@ -193,3 +193,18 @@ def test_slack_digest_stays_under_slacks_block_limit() -> None:
     body = format_digest(SLACK, payloads).body
     assert len(body) < 3000
     assert re.search(r"…and \d+ more", body)
+
+
+@pytest.mark.parametrize(("authors", "slack", "email"), [
+    (["Mario Rossi", "Anna Bianchi"], " · by Mario Rossi, Anna Bianchi", "Authors: Mario Rossi, Anna Bianchi<br>"),
+    ([], None, None),
+    ("Redazione <b>", " · by Redazione &lt;b&gt;", "Authors: Redazione &lt;b&gt;<br>"),  # an old record's string
+])
+def test_stories_name_their_authors(authors: object, slack: str | None, email: str | None) -> None:
+    payload = story_payload(record(authors=authors))
+    slack_body = format_story(SLACK, payload).body
+    email_body = format_story(EMAIL, payload).body
+    if slack is None:
+        assert " · by " not in slack_body and "Authors:" not in email_body
+    else:
+        assert slack in slack_body and email in email_body

@@ -45,6 +45,21 @@ def test_valid_config_loads_with_defaults(tmp_path: Path) -> None:
     assert config.retention_days == 90
     assert config.alerts == [] and config.health == []
     assert config.topics.names == ["deepseek", "h800"]
+    assert config.crawl.max_rechecks_per_source == 20
+
+
+@pytest.mark.parametrize(("language", "zone", "expected"), [
+    ("it", None, "Europe/Rome"),  # Italian is spoken in one zone
+    ("en", None, None),  # English is not: naive times wait for the feed's instant
+    ("en", "America/New_York", "America/New_York"),
+    ("it", "Europe/Zurich", "Europe/Zurich"),  # Ticino
+])
+def test_source_timezone(tmp_path: Path, language: str, zone: str | None, expected: str | None) -> None:
+    data = copy.deepcopy(BASE)
+    data["sources"][0]["language"] = language
+    if zone:
+        data["sources"][0]["timezone"] = zone
+    assert load_config(write(tmp_path, data)).sources[0].timezone == expected
 
 
 def _set(path: list[Any], value: Any) -> Any:
@@ -77,6 +92,9 @@ def _delete(path: list[Any]) -> Any:
         (_set(["sources", 0, "feeds"], ["ftp://x/feed"]), "sources[0] (techmag).feeds[0]", "not an http(s) URL"),
         (_set(["sources", 0, "feeds"], "http://x/feed"), "sources[0] (techmag).feeds", "must be a list"),
         (_set(["sources", 0, "fedds"], []), "sources[0].fedds", "unknown key"),
+        (_set(["sources", 0, "timezone"], "Europe/Milano"), "sources[0] (techmag).timezone", "unknown time zone"),
+        (_set(["sources", 0, "timezone"], "+02:00"), "sources[0] (techmag).timezone", "IANA name"),
+        (_set(["crawl"], {"max_rechecks_per_source": -1}), "crawl.max_rechecks_per_source", "between 0 and 10000"),
         (_set(["sources", 0, "enabled"], "no"), "sources[0] (techmag).enabled", "true or false"),
         (_set(["sources", 1, "listings", 0, "follow"], "(unclosed"),
          "sources[1] (listit).listings[0].follow", "bad regular expression"),

@@ -140,3 +140,49 @@ def test_archive_appends_whole_lines_after_a_cut_line(tmp_path: Path) -> None:
     record = json.loads(lines[2])
     assert record["title"] == "Tïtle “quoted”" and "html" not in record and "fetched_url" not in record
     assert "Tïtle" in archive.read_text(encoding="utf-8")  # UTF-8, not \\u escapes
+
+
+ARTICLE_BODY = "<p>" + "Huawei says its Ascend 910C accelerators now ship in volume to cloud providers. " * 6 + "</p>"
+
+
+@pytest.mark.parametrize(("head", "discovered", "timezone", "published", "precision"), [
+    # a date-only page: the feed entry's instant of the same day
+    ('<meta property="article:published_time" content="2026-03-02">', "2026-03-02T09:15:00+00:00", None,
+     "2026-03-02T09:15:00+00:00", "second"),
+    # a naive time on an Italian source: Rome's offset
+    ('<meta property="article:published_time" content="2026-03-02T10:15:00">', None, "Europe/Rome",
+     "2026-03-02T10:15:00+01:00", "second"),
+    # a date only, and the feed says another day: the page's day, said to be a day
+    ('<meta property="article:published_time" content="2026-03-02">', "2026-03-05T09:15:00+00:00", None,
+     "2026-03-02", "day"),
+])
+def test_extract_stage_resolves_the_published_instant_from_page_and_discovery(
+        tmp_path: Path, head: str, discovered: str | None, timezone: str | None, published: str,
+        precision: str) -> None:
+    source = {"name": "desk", "language": "it" if timezone else "en", "feeds": ["https://desk.example/feed"]}
+    crawler = newswatch_crawler(write_config(tmp_path, sources=[source]))
+    try:
+        pipeline = build_from_crawler(ExtractPipeline, crawler)
+        pipeline.open_spider()
+        html = (f"<html><head><title>Ascend clusters | Desk</title>{head}</head><body><article>"
+                f"<h1>Ascend clusters</h1>{ARTICLE_BODY}</article></body></html>")
+        out = pipeline.process_item(Story(url="https://desk.example/a", source="desk", html=html,
+                                          discovered_published=discovered))
+        assert (out.published, out.published_precision) == (published, precision)
+        assert out.title == "Ascend clusters"
+    finally:
+        close(crawler)
+
+
+def test_screen_reader_only_link_text_is_not_part_of_the_body() -> None:
+    from crawler.extraction import extract_page
+
+    hidden = ('<a href="https://x.example/r">the report<span class="sr-only">, opens new tab</span></a>'
+              ', <a href="https://x.example/s">the source<span style="clip: rect(0 0 0 0); position: absolute">'
+              ' (öffnet im neuen Fenster)</span></a>')
+    html = f"<html><body><article><h1>Ascend</h1><p>According to {hidden}, shipments grew.</p>{ARTICLE_BODY}" \
+           "</article></body></html>"
+    page = extract_page(html, "https://x.example/a")
+    assert page is not None
+    assert "According to the report, the source, shipments grew." in page.text
+    assert "opens new tab" not in page.text and "öffnet" not in page.text
