@@ -94,14 +94,16 @@ def run() -> None:
         if tree is None:
             return ""
         precise = extraction.trafilatura_text(tree, url, precise=True)
+        if len(precise) >= extraction.PRECISE_MIN_CHARS:
+            return precise
         default = extraction.trafilatura_text(tree, url, precise=False)
-        return precise if len(precise) >= extraction.PRECISE_SHARE * len(default) else default
+        return default if len(precise) < extraction.PRECISE_SHARE * len(default) else precise
 
     base_pairs, base_secs = _run(pages, defaults)
     rows = [("baseline: trafilatura.extract defaults", base_pairs, base_secs)]
     for label, fn in (("trafilatura favor_precision, no comments", precise_only),
                       ("+ screen-reader-only text removed", precise_hidden_removed),
-                      ("+ default pass where precise keeps < half", with_default_pass),
+                      ("+ default pass where precise keeps ~nothing", with_default_pass),
                       ("+ readability-lxml fallback = newswatch", newswatch)):
         pairs, secs = _run(pages, fn)
         rows.append((label, pairs, secs))

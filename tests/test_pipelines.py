@@ -186,3 +186,21 @@ def test_screen_reader_only_link_text_is_not_part_of_the_body() -> None:
     assert page is not None
     assert "According to the report, the source, shipments grew." in page.text
     assert "opens new tab" not in page.text and "öffnet" not in page.text
+
+
+@pytest.mark.parametrize(("attributes", "hidden"), [
+    ('class="sr-only"', True),
+    ('class="link visually-hidden"', True),
+    ('class="govuk-visually-hidden"', True),
+    ('class="screen-reader-text"', True),
+    ('style="position:absolute; clip: rect(0px, 0px, 0px, 0px)"', True),
+    ('style="clip-path: inset(50%)"', True),
+    ('class="vhs-review"', False),  # a word that only contains the letters
+    ('class="visually-striking"', False),
+    ('style="clip-path: circle(40%)"', False),
+])
+def test_screen_reader_only_markup(attributes: str, hidden: bool) -> None:
+    from crawler.extraction import parse_page
+
+    tree = parse_page(f"<html><body><p>Seen<span {attributes}> unseen</span> text.</p></body></html>")
+    assert tree.xpath("string(//p)") == ("Seen text." if hidden else "Seen unseen text.")
