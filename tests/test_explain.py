@@ -73,3 +73,13 @@ def test_explain_reports_a_page_without_article(tmp_path: Path) -> None:
     result = explain("--html", str(page), "--url", "https://example.org/gallery")
     assert result["extracted"] is False
     assert "no article" in result["reason"]
+
+
+def test_explain_shows_the_resolved_metadata_and_where_it_came_from(outlets: Outlets) -> None:
+    result = explain(outlets.url("blogit", "/2026/03/04/huawei-ascend-910c-data-center/"))
+    # <title> says "… – BlogIT Tecnologia": the headline is without the site's name
+    assert result["title"] == "Huawei porta l’Ascend 910C nei data center cinesi"
+    assert result["authors"] == ["Luca Marchetti"]
+    assert (result["published"], result["published_precision"]) == ("2026-03-04T11:30:00+01:00", "second")
+    assert result["evidence"] == {"headline": "og:title", "published": "article:published_time",
+                                  "authors": "meta author"}

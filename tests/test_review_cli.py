@@ -247,3 +247,27 @@ def test_list_fits_the_width_keeping_dates_and_ids(archive: TestArchive, capsys:
     rows = [line for line in lines if line.strip().startswith("2025-")]
     for line, rec in zip(rows, newest, strict=True):
         assert line.split()[:2] == when(rec).strftime("%Y-%m-%d %H:%M").split() and line.split()[-1] == rec["story_id"]
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    ({"authors": ["Mario Rossi", "Anna Bianchi"], "published": "2026-03-02T10:15:00+01:00",
+      "published_precision": "second", "modified": "2026-03-03T09:00:00+01:00"},
+     ["Mario Rossi, Anna Bianchi", "2026-03-02T10:15:00+01:00", "2026-03-03T09:00:00+01:00"]),
+    ({"authors": [], "published": "2026-03-02", "published_precision": "day", "modified": None},
+     ["2026-03-02 (day only)"]),
+    ({"author": "Redazione", "published": "2026-03-02T10:15:00+01:00"},  # a record from before the list
+     ["Authors      Redazione"]),
+])
+def test_show_authors_and_published(tmp_path: Path, capsys: pytest.CaptureFixture[str], fields: dict[str, Any],
+                                    shown: list[str]) -> None:
+    record = {"story_id": "00000000000000aa", "url": "https://x.example/a", "source": "S", "title": "A story",
+              "language": "it", "topics": ["ascend"], "matches": [], "text": "", "fetched_at":
+              "2026-03-02T10:20:00+00:00", "duplicate_of": None, "duplicate_kind": None, **fields}
+    path = tmp_path / "archive.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "show", "--archive", str(path), "00000000000000aa")
+    assert code == 0
+    for needle in shown:
+        assert needle in out, (needle, out)
+    code, out, _ = run(capsys, "show", "--archive", str(path), "00000000000000aa", "--json")
+    assert isinstance(json.loads(out)["authors"], list) and "author" not in json.loads(out)
