@@ -77,7 +77,7 @@ def trafilatura_metadata(html: str, url: str) -> Result:
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True,
                                       date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S%z",
                                                               "original_date": True, "extensive_search": True})
-    if doc is None:
+    if not isinstance(doc, trafilatura.settings.Document):
         return Result(None, None, [], "")
     authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
     return Result(doc.title, doc.date, authors, doc.text or "")

@@ -73,9 +73,9 @@ READABILITY_GAIN = 2.0
 
 def trafilatura_text(tree: Any, url: str | None, precise: bool) -> str:
     # trafilatura copies a tree it is given, so the tree stays as it was for the next reader.
-    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, favor_precision=precise,
-                                      with_metadata=False)
-    return (doc.text or "").strip() if doc is not None else ""
+    text = trafilatura.extract(tree, url=url, include_comments=False, favor_precision=precise,
+                               with_metadata=False)
+    return (text or "").strip()
 
 
 def readability_text(tree: Any) -> str:

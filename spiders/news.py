@@ -7,6 +7,7 @@ and everything about an article's text and outcome from the pipelines.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import struct
 from dataclasses import replace
@@ -273,4 +274,4 @@ def _feed_date(entry: Any, field: str) -> str | None:
     if raw:
         return raw
     stamp = dict.get(entry, f"{field}_parsed")
-    return datetime(*stamp[:6], tzinfo=timezone.utc).isoformat() if stamp else None
+    return datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc).isoformat() if stamp else None

@@ -8,12 +8,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 from scrapy import signals
 from scrapy.utils.test import get_crawler
 
-from crawler.state import MIGRATIONS, SCHEMA_VERSION, OutboxRow, SqliteState, StateError, StateStore, open_state
+from crawler.state import MIGRATIONS, SCHEMA_VERSION, ArticleCommit, OutboxRow, SqliteState, StateError, StateStore, open_state
 
 DAY = 86400
 
@@ -104,6 +105,25 @@ def test_migrations_run_in_order_from_an_older_file(tmp_path, monkeypatch):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'notes'").fetchone()[0] == 1
     conn.close()
+
+
+def test_a_version_2_file_gains_recheck_stamps_and_keeps_its_urls(tmp_path):
+    path = tmp_path / "state.sqlite"
+    conn = sqlite3.connect(path)  # a file as the release before re-checks left it
+    for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO urls VALUES ('https://a.example/1', 'a', ?, ?)", (time.time(), time.time()))
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    store = open_state(path)
+    try:
+        assert store.is_known_url("https://a.example/1")
+        assert store.recheck_after("https://a.example/1") is None  # never fetched again
+        store.commit(ArticleCommit(source="a", urls=["https://a.example/2"], recheck_after="2026-03-02"))
+        assert store.recheck_after("https://a.example/2") == datetime(2026, 3, 2, tzinfo=timezone.utc).timestamp()
+    finally:
+        store.close()
 
 
 def test_lock_is_exclusive_and_released(tmp_path):
@@ -275,3 +295,23 @@ def test_outbox_payload_is_json(state, tmp_path):
     stored = conn.execute("SELECT payload FROM outbox").fetchone()[0]
     conn.close()
     assert json.loads(stored) == payload
+
+
+@pytest.mark.parametrize(("commits", "expected"), [
+    # dropped for matching no topic: the version seen is kept
+    ([{"recheck_after": "2026-03-02T10:00:00+01:00"}], "2026-03-02T10:00:00+01:00"),
+    # dropped again after a re-check: the newer version
+    ([{"recheck_after": "2026-03-02T10:00:00+01:00"}, {"recheck_after": "2026-03-03"}], "2026-03-03T00:00:00+00:00"),
+    # it became a story: never re-checked
+    ([{"recheck_after": "2026-03-02T10:00:00+01:00"}, {"story_id": "00000000000000aa", "record": {"url": "u"}}],
+     None),
+    # another kind of page (no article, not HTML): never re-checked
+    ([{}], None),
+])
+def test_recheck_stamp_follows_the_last_commit(state, commits, expected):
+    for extra in commits:
+        state.commit(ArticleCommit(source="a", urls=["https://a.example/1", "https://a.example/1?amp"], **extra))
+    want = None if expected is None else datetime.fromisoformat(expected).timestamp()
+    assert state.recheck_after("https://a.example/1") == want
+    assert state.recheck_after("https://a.example/1?amp") == want
+    assert state.recheck_after("https://a.example/unknown") is None
