@@ -85,25 +85,18 @@ def run() -> None:
         tree = trafilatura.utils.load_html(html)
         return extraction.trafilatura_text(tree, url, precise=True) if tree is not None else ""
 
-    def precise_hidden_removed(html: str, url: str) -> str:
-        tree = extraction.parse_page(html)
-        return extraction.trafilatura_text(tree, url, precise=True) if tree is not None else ""
-
-    def with_default_pass(html: str, url: str) -> str:
-        tree = extraction.parse_page(html)
-        if tree is None:
-            return ""
-        precise = extraction.trafilatura_text(tree, url, precise=True)
-        if len(precise) >= extraction.PRECISE_MIN_CHARS:
-            return precise
-        default = extraction.trafilatura_text(tree, url, precise=False)
-        return default if len(precise) < extraction.PRECISE_SHARE * len(default) else precise
+    def steps(default_pass: bool, fallback: bool) -> Callable[[str, str], str]:
+        def extract(html: str, url: str) -> str:
+            tree = extraction.parse_page(html)
+            return extraction.body_text(tree, url, default_pass=default_pass, fallback=fallback) if tree is not None \
+                else ""
+        return extract
 
     base_pairs, base_secs = _run(pages, defaults)
     rows = [("baseline: trafilatura.extract defaults", base_pairs, base_secs)]
     for label, fn in (("trafilatura favor_precision, no comments", precise_only),
-                      ("+ screen-reader-only text removed", precise_hidden_removed),
-                      ("+ default pass where precise keeps ~nothing", with_default_pass),
+                      ("+ screen-reader-only text removed", steps(default_pass=False, fallback=False)),
+                      ("+ default pass where precise keeps ~nothing", steps(default_pass=True, fallback=False)),
                       ("+ readability-lxml fallback = newswatch", newswatch)):
         pairs, secs = _run(pages, fn)
         rows.append((label, pairs, secs))

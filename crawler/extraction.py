@@ -19,7 +19,7 @@ from lxml.etree import XPath
 from readability import Document as ReadabilityDocument
 from trafilatura.utils import load_html
 
-from crawler.metadata import Discovery, Metadata, normalise_text, parse_when, resolve
+from crawler.metadata import Discovery, Metadata, normalise_text, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +28,6 @@ logger = logging.getLogger(__name__)
 class Page:
     text: str
     metadata: Metadata
-
-    @property
-    def title(self) -> str | None:
-        return self.metadata.headline
-
-
-def iso_date(value: str | None) -> str | None:
-    """A feed or sitemap date as ISO 8601 (kept naive only when the source gave no zone); None if unparseable."""
-    when = parse_when(value)
-    if when is None:
-        return None
-    return when.moment.isoformat() if when.has_time else when.moment.date().isoformat()
 
 
 # Text for screen readers only ("opens new tab", "(öffnet im neuen Fenster)"): not part of what a reader sees.
@@ -91,18 +79,22 @@ def readability_text(tree: Any) -> str:
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre")
 
 
-def body_text(tree: Any, url: str | None = None) -> str:
-    """The article's running text from a parsed page, by the strategy above ("" when there is none)."""
+def body_text(tree: Any, url: str | None = None, *, default_pass: bool = True, fallback: bool = True) -> str:
+    """The article's running text from a parsed page, by the strategy above ("" when there is none).
+
+    ``default_pass``/``fallback`` switch those steps off, so the benchmark can show what each one buys."""
     text = trafilatura_text(tree, url, precise=True)
-    if len(text) < PRECISE_MIN_CHARS:  # only then can the default pass win: skip its cost otherwise
+    if default_pass and len(text) < PRECISE_MIN_CHARS:  # only then can the default pass win: skip its cost
         default = trafilatura_text(tree, url, precise=False)
         if len(text) < PRECISE_SHARE * len(default):
             text = default
+    if not fallback:
+        return text
     paragraphs = sum(len((p.text_content() or "").strip()) for p in tree.iter("p"))
     if len(text) < PARAGRAPH_SHARE * paragraphs:
-        fallback = readability_text(tree)
-        if len(fallback) > READABILITY_GAIN * len(text):
-            return fallback
+        readable = readability_text(tree)
+        if len(readable) > READABILITY_GAIN * len(text):
+            return readable
     return text
 
 

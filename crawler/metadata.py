@@ -22,7 +22,7 @@ of trust (the README's archive table repeats it):
   removed, names split on "and"/"e"/"und"/"et"/"y" and commas; the outlet's name is dropped unless it is
   the only byline (an outlet that signs its own story, "BBC News").
 
-Nothing here fetches or parses twice: :func:`resolve` reads an lxml tree the caller already has.
+Nothing here fetches or parses: :func:`resolve` reads the tree :func:`crawler.extraction.parse_page` made.
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from lxml import html as lxml_html
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +69,6 @@ class Metadata:
     published_precision: str | None = None  # "second" or "day"
     modified: str | None = None
     authors: list[str] = field(default_factory=list)
-    site_name: str | None = None
     evidence: dict[str, str] = field(default_factory=dict)  # field -> where it came from (for explain)
 
 
@@ -198,9 +195,10 @@ def _truncation_of(short: str, long: str) -> bool:
 
 
 def _headline(tree: Any, metas: Mapping[str, list[str]], articles: Sequence[dict[str, Any]],
-              sites: list[str], evidence: dict[str, str]) -> str | None:
+              sites: Sequence[str], evidence: dict[str, str]) -> str | None:
     """The first headline in trust order (JSON-LD, ``og:title``, ``twitter:title``, ``<h1>``, ``<title>``),
     each without the site's name; a later one replaces it only when the first is its truncation."""
+    sites = list(sites)  # what <title> sets off is added here only, not to the outlet names authors use
     candidates: list[tuple[str, str]] = []
     for obj in articles:
         value = obj.get("headline") or obj.get("name")
@@ -348,15 +346,29 @@ def zone(name: str | None) -> tzinfo | None:
     return ZoneInfo(name) if name else None
 
 
+def _read(raw: str | None, tz: tzinfo | None) -> _When | None:
+    """*raw* parsed, a naive time read in *tz* when one is known."""
+    when = parse_when(raw)
+    if when is not None and when.has_time and not when.aware and tz is not None:
+        when = _When(when.moment.replace(tzinfo=tz), True)
+    return when
+
+
+def iso_date(value: str | None) -> str | None:
+    """A feed or sitemap date as ISO 8601 (kept naive only when the source gave no zone); None if unparseable."""
+    when = parse_when(value)
+    if when is None:
+        return None
+    return when.moment.isoformat() if when.has_time else when.moment.date().isoformat()
+
+
 def _published(candidates: Sequence[tuple[str, str | None]], tz: tzinfo | None,
                evidence: dict[str, str]) -> tuple[str | None, str | None]:
     """(ISO value, precision) from candidates in trust order."""
     parsed: list[tuple[str, _When]] = []
     for origin, raw in candidates:
-        when = parse_when(raw)
+        when = _read(raw, tz)
         if when is not None and 1990 <= when.moment.year <= 2100:
-            if when.has_time and not when.aware and tz is not None:
-                when = _When(when.moment.replace(tzinfo=tz), True)
             parsed.append((origin, when))
     if not parsed:
         return None, None
@@ -382,11 +394,9 @@ def _same_day(day: _When, instant: _When, tz: tzinfo | None) -> bool:
 
 def _modified(candidates: Sequence[str | None], tz: tzinfo | None) -> str | None:
     for raw in candidates:
-        when = parse_when(raw)
+        when = _read(raw, tz)
         if when is None:
             continue
-        if when.has_time and not when.aware and tz is not None:
-            when = _When(when.moment.replace(tzinfo=tz), True)
         if when.has_time and when.aware:
             return when.moment.isoformat()
         if not when.has_time:
@@ -404,7 +414,7 @@ def _date_candidates(tree: Any, metas: Mapping[str, list[str]], articles: Sequen
     for key in ("article:published_time", "og:article:published_time", "datepublished"):
         out.extend((key, v) for v in metas.get(key, [])[:1])
     times = tree.xpath("//*[@itemprop='datePublished']")
-    times += tree.xpath("(//article//time[@datetime] | //header//time[@datetime] | //time[@datetime])[1]")
+    times += tree.xpath("(//time[@datetime])[1]")  # in document order: the article header's comes first
     for element in times:
         out.append(("<time datetime>", element.get("datetime") or element.get("content") or _text(element)))
     for key in ("pubdate", "publishdate", "publish-date", "publication_date", "date", "dc.date.issued",
@@ -417,7 +427,7 @@ def _date_candidates(tree: Any, metas: Mapping[str, list[str]], articles: Sequen
 # --- authors ------------------------------------------------------------------------------------
 
 _BY = re.compile(r"^\s*(?:by|written\s+by|di|a\s+cura\s+di|von|par|por|de|door|av|af)[:\s]+", re.IGNORECASE)
-_SPLIT = re.compile(r"\s*(?:,|;|&|\+|\s(?:and|e|ed|und|et|y|und)\s|\|)\s*", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:,|;|&|\+|\s(?:and|e|ed|und|et|y)\s|\|)\s*", re.IGNORECASE)
 _ROLE = re.compile(
     r"\s*(?:[,|–—-]\s*|\()\s*\b(?:senior|staff|contributing|deputy|associate|chief|managing|executive|political|"
     r"news|technology|tech|science|business|sports?|foreign|health|royal|world|global)?\s*"
@@ -504,12 +514,11 @@ def resolve(tree: Any, discovery: Discovery = Discovery(),
         publisher = _name(obj.get("publisher"))
         if publisher:
             site_names.append(publisher)
-    site_names += [_name(o) or "" for o in objects if "WebSite" in _types(o) or "Organization" in _types(o)
-                   or "NewsMediaOrganization" in _types(o)]
+    site_names += [_name(o) or "" for o in objects
+                   if {"WebSite", "Organization", "NewsMediaOrganization"}.intersection(_types(o))]
     if discovery.source_name:
         site_names.append(discovery.source_name)
     site_names = [normalise_text(s) for s in site_names if s and s.strip()]
-    outlets = list(site_names)
 
     evidence: dict[str, str] = {}
     tz = zone(discovery.timezone)
@@ -521,14 +530,9 @@ def resolve(tree: Any, discovery: Discovery = Discovery(),
     modified = _modified([*(o.get("dateModified") for o in articles if isinstance(o.get("dateModified"), str)),
                           *metas.get("article:modified_time", [])[:1], *metas.get("og:updated_time", [])[:1],
                           discovery.feed_updated], tz)
-    authors = _authors(tree, metas, articles, objects, outlets, evidence)
+    authors = _authors(tree, metas, articles, objects, site_names, evidence)
     return Metadata(headline=headline, published=published, published_precision=precision, modified=modified,
-                    authors=authors, site_name=site_names[0] if site_names else None, evidence=evidence)
-
-
-def parse_html(html: str) -> Any:
-    """The lxml tree the resolver reads (and trafilatura extracts from)."""
-    return lxml_html.document_fromstring(html)
+                    authors=authors, evidence=evidence)
 
 
 def to_utc(value: str | None) -> datetime | None:

@@ -67,7 +67,8 @@ class ExtractPipeline:
         item.title = meta.headline
         item.text = page.text
         item.authors = meta.authors
-        item.published, item.published_precision, item.modified = meta.published, meta.published_precision, \
-            meta.modified
+        item.published = meta.published
+        item.published_precision = meta.published_precision
+        item.modified = meta.modified
         item.html = ""  # the raw page is not needed past this stage
         return item

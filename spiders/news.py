@@ -36,8 +36,7 @@ from twisted.python.failure import Failure
 
 from crawler.addon import config_of
 from crawler.config import Config
-from crawler.extraction import iso_date
-from crawler.metadata import to_utc
+from crawler.metadata import iso_date, to_utc
 from crawler.items import Story
 from crawler.run import RunState, run_state
 from crawler.urls import canonical_url, choose_canonical, declared_canonical, is_http_url

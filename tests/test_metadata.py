@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from crawler.metadata import Discovery, clean_authors, parse_html, parse_when, resolve
+from crawler.extraction import parse_page
+from crawler.metadata import Discovery, clean_authors, parse_when, resolve
 
 
 def page(head: str = "", body: str = "", ld: Any = None) -> Any:
     script = f'<script type="application/ld+json">{json.dumps(ld)}</script>' if ld is not None else ""
-    return parse_html(f"<html><head>{head}{script}</head><body>{body}</body></html>")
+    return parse_page(f"<html><head>{head}{script}</head><body>{body}</body></html>")
 
 
 def article(**fields: Any) -> dict[str, Any]:

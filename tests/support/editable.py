@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import html
 import json
-import threading
-from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
-BODIES = Path(__file__).resolve().parent.parent / "fixtures" / "sites" / "techmag" / "bodies"
+from tests.support.loopback import BODIES, Handler, LoopbackOutlet
 
 
 @dataclass
@@ -25,24 +20,18 @@ class Entry:
     updated: str
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+class EditableOutlet(LoopbackOutlet):
+    def __init__(self, entries: list[Entry]) -> None:
+        super().__init__()
+        self.entries = entries
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        outlet = self.server.outlet
-        with outlet.lock:
-            outlet.fetches[self.path] += 1
-            entries = {e.path: e for e in outlet.entries}
-        if self.path == "/robots.txt":
-            return self._send(200, "text/plain", b"User-agent: *\nDisallow:\n")
-        if self.path == "/atom.xml":
-            return self._send(200, "application/atom+xml", outlet.feed().encode())
-        entry = entries.get(self.path)
+    def serve(self, request: Handler) -> None:
+        if request.path == "/atom.xml":
+            return request.send(200, "application/atom+xml", self.feed().encode())
+        with self.lock:
+            entry = next((e for e in self.entries if e.path == request.path), None)
         if entry is None:
-            return self._send(404, "text/plain", b"not found")
+            return request.send(404, "text/plain", b"not found")
         ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": entry.title,
                          "datePublished": entry.published, "dateModified": entry.updated,
                          "author": {"@type": "Person", "name": "Anna Bianchi"}})
@@ -50,40 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
         page = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(entry.title)} - "
                 f"Editable</title><script type=\"application/ld+json\">{ld}</script></head><body><article>"
                 f"<h1>{html.escape(entry.title)}</h1>{text}</article></body></html>")
-        self._send(200, "text/html; charset=utf-8", page.encode())
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    outlet: "EditableOutlet"
-
-
-class EditableOutlet:
-    def __init__(self, entries: list[Entry]) -> None:
-        self.entries = entries
-        self.fetches: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.outlet = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "EditableOutlet":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        request.send(200, "text/html; charset=utf-8", page.encode())
 
     def edit(self, path: str, **changes: str) -> None:
         with self.lock:
@@ -105,7 +61,3 @@ class EditableOutlet:
         with self.lock:
             paths = {e.path for e in self.entries}
             return {path: n for path, n in self.fetches.items() if path in paths}
-
-    def clear(self) -> None:
-        with self.lock:
-            self.fetches.clear()
