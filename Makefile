@@ -25,8 +25,15 @@ demo: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m crawler.evaluate
 
-bench: $(STAMP)
+# news-please, measured beside newswatch on the same pages, lives in its own virtualenv.
+.venv-newsplease/.installed:
+	test -x .venv-newsplease/bin/python || $(PY) -m venv .venv-newsplease
+	.venv-newsplease/bin/python -m pip install --quiet --upgrade pip
+	.venv-newsplease/bin/python -m pip install --quiet news-please==1.6.16
+	touch $@
+
+bench: $(STAMP) .venv-newsplease/.installed
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-newsplease .pytest_cache

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import dedup, extraction, metadata
+from benchmarks import crawl, dedup, extraction, metadata
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"extraction", "metadata", "dedup"}
+    wanted = set(argv) or {"crawl", "extraction", "metadata", "dedup"}
+    if "crawl" in wanted:
+        crawl.run()
+        print()
     if "extraction" in wanted:
         extraction.run()
         print()

@@ -12,7 +12,8 @@ from typing import Any
 from w3lib.encoding import html_to_unicode
 
 from crawler.config import ConfigError, load_config
-from crawler.extraction import extract_page
+from crawler.analysis import may_match
+from crawler.extraction import extract_page, parse_page, remove_chrome
 from crawler.metadata import Discovery
 from crawler.language import detect_language
 from crawler.review import cli as review_cli
@@ -38,9 +39,14 @@ def explain(html: str, url: str | None, config_file: str | None, hint: str | Non
     if hint is None:
         hint = source.language if source else "en"
     topics = config.topics
-    result: dict[str, Any] = {"url": url, "prefilter": topics.prefilter(html)}
     discovery = Discovery(source_name=source.name, timezone=source.timezone) if source else Discovery()
-    page = extract_page(html, url, discovery)
+    # What the crawl's prefilter decides: the page without its chrome (menus, trending boxes...).
+    tree = parse_page(html)
+    if tree is not None:
+        remove_chrome(tree)
+    prefilter = tree is not None and may_match(topics, tree)
+    result: dict[str, Any] = {"url": url, "prefilter": prefilter}
+    page = extract_page(tree, url, discovery) if tree is not None else None
     if page is None:
         result["extracted"] = False
         result["reason"] = "no article text found on the page"

@@ -86,6 +86,10 @@ class CrawlConfig:
     max_rechecks_per_source: int = 20
     obey_robots: bool = True
     user_agent: str | None = None
+    # Worker processes that analyse pages (0: in the crawl's own process), and the seconds one page may
+    # take there before its worker is killed and the page counted as failed.
+    workers: int = 1
+    page_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -320,7 +324,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
 
     cr = _Reader(file, top.get("crawl", dict, {}), "crawl", {"download_timeout", "max_page_bytes",
                  "max_listing_pages", "sitemap_max_age_days", "concurrent_per_domain", "obey_robots",
-                 "user_agent", "max_rechecks_per_source"})
+                 "user_agent", "max_rechecks_per_source", "workers", "page_timeout"})
     crawl = CrawlConfig(
         download_timeout=float(cr.number("download_timeout", 30.0, 0.1)),
         max_page_bytes=cr.number("max_page_bytes", 5 * 1024 * 1024, 1024, integer=True),
@@ -330,6 +334,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         max_rechecks_per_source=cr.number("max_rechecks_per_source", 20, 0, 10000, integer=True),
         obey_robots=cr.get("obey_robots", bool, True),
         user_agent=cr.text("user_agent", None),
+        workers=cr.number("workers", os.cpu_count() or 1, 0, 64, integer=True),
+        page_timeout=float(cr.number("page_timeout", 60.0, 1.0, 3600.0)),
     )
     sources = _sources(file, top.get("sources", list, None, required=True), crawl)
 

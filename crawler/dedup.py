@@ -162,6 +162,38 @@ def estimated_similarity(signature_a: bytes, signature_b: bytes) -> float:
     return float(np.count_nonzero(a == b)) / a.size
 
 
+class Fingerprinter:
+    """What the near-duplicate index keeps of a text: its hash, MinHash signature and band keys.
+
+    Plain values only, so the pool's worker processes compute fingerprints and the crawl's process
+    only looks them up."""
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
+                 shingle_size: int = DEFAULT_SHINGLE_SIZE) -> None:
+        self.threshold, self.num_perm, self.shingle_size = float(threshold), int(num_perm), int(shingle_size)
+        self.bands, self.rows = lsh_params(self.threshold, self.num_perm)
+        self._template: MinHash | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_template": None}  # rebuilt where it is used
+
+    def __call__(self, text: str) -> Fingerprint:
+        if self._template is None:
+            # Built once: a MinHash's permutations are derived from num_perm and seed.
+            self._template = MinHash(num_perm=self.num_perm, seed=_MINHASH_SEED, scheme=_MINHASH_SCHEME)
+        normalised = normalise_text(text)
+        minhash = self._template.copy()
+        grams = shingles(normalised, self.shingle_size)
+        if grams:
+            minhash.update_batch(list(grams))
+        values = np.asarray(minhash.hashvalues, dtype="<u4")
+        return Fingerprint(
+            text_hash=hashlib.sha256(normalised.encode("utf-8")).hexdigest(),
+            signature=values.tobytes(),
+            band_keys=band_keys(values, self.bands, self.rows),
+        )
+
+
 class Deduplicator:
     """Checks stories against everything recorded in the state and records originals.
 
@@ -184,9 +216,8 @@ class Deduplicator:
         self.threshold = float(threshold)
         self.num_perm = int(num_perm)
         self.shingle_size = int(shingle_size)
-        self.bands, self.rows = lsh_params(self.threshold, self.num_perm)
-        # Built once: a MinHash's permutations are derived from num_perm and seed.
-        self._template = MinHash(num_perm=self.num_perm, seed=_MINHASH_SEED, scheme=_MINHASH_SCHEME)
+        self.fingerprinter = Fingerprinter(self.threshold, self.num_perm, self.shingle_size)
+        self.bands, self.rows = self.fingerprinter.bands, self.fingerprinter.rows
         self._last: tuple[str, Fingerprint] | None = None
         self._check_params()
 
@@ -208,31 +239,23 @@ class Deduplicator:
         """Text hash, MinHash signature and band keys of a text (the last one is cached)."""
         if self._last is not None and self._last[0] == text:
             return self._last[1]
-        normalised = normalise_text(text)
-        minhash = self._template.copy()
-        grams = shingles(normalised, self.shingle_size)
-        if grams:
-            minhash.update_batch(list(grams))
-        values = np.asarray(minhash.hashvalues, dtype="<u4")
-        result = Fingerprint(
-            text_hash=hashlib.sha256(normalised.encode("utf-8")).hexdigest(),
-            signature=values.tobytes(),
-            band_keys=band_keys(values, self.bands, self.rows),
-        )
+        result = self.fingerprinter(text)
         self._last = (text, result)
         return result
 
-    def check(self, story_id: str, text: str) -> DedupResult:
+    def check(self, story_id: str, text: str, fingerprint: Fingerprint | None = None) -> DedupResult:
         """Is this story a copy of one recorded before?
 
-        A story already recorded as an original is never a duplicate of
-        anything (re-processing it returns kind None), and never of itself.
+        *fingerprint* is the text's, when a worker process already computed it. A story already
+        recorded as an original is never a duplicate of anything (re-processing it returns kind
+        None), and never of itself.
         """
         if not normalise_text(text):
             return DedupResult(None, None, 0.0)
         if self.state.get_signature(story_id) is not None:
             return DedupResult(None, None, 0.0)
-        fp = self.fingerprint(text)
+        fp = fingerprint if fingerprint is not None else self.fingerprint(text)
+        self._last = (text, fp)
         exact = self.state.find_exact(fp.text_hash)
         if exact is not None and exact != story_id:
             return DedupResult("exact", exact, 1.0)

@@ -40,7 +40,9 @@ class Story:
     url: str
     source: str
     source_language: str = ""
-    html: str = ""
+    # The response's bytes and the encoding Scrapy decided for them (emptied by the analysis stage).
+    body: bytes = b""
+    encoding: str = "utf-8"
     fetched_at: str = ""
     title: str | None = None
     text: str | None = None
@@ -62,7 +64,9 @@ class Story:
     # Canonical forms of the URLs this page was fetched by: the one discovery gave, each redirect hop,
     # the final one (not archived; committed as the story's aliases).
     fetched_urls: list[str] = field(default_factory=list)
-    # Set by the dedup stage for an original: what the near-duplicate index keeps (not archived).
+    # The body's fingerprint, computed with the analysis; the dedup stage looks it up, and keeps it in
+    # ``fingerprint`` for an original: what the near-duplicate index keeps (neither is archived).
+    text_fingerprint: StoryFingerprint | None = None
     fingerprint: StoryFingerprint | None = None
     # Set when the response was not an HTML page: its content type (the extract stage drops it).
     not_html: str | None = None
@@ -90,10 +94,12 @@ class Story:
 class QuietDrop(DropItem):
     """An expected drop, logged at :attr:`level`; Scrapy counts each subclass by name in
     ``item_dropped_reasons_count/<Class>``. A drop with :attr:`recheck` (no watched topic) is fetched again
-    when its feed or sitemap entry later shows an update."""
+    when its feed or sitemap entry later shows an update; one without :attr:`commit_urls` (a failed
+    analysis, a failed commit) leaves its URLs unrecorded, so the next run fetches the page again."""
 
     level = "DEBUG"
     recheck = False
+    commit_urls = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message, log_level=self.level)

@@ -18,16 +18,16 @@ become a space; soft hyphens and zero-width characters (invisible hyphenation an
 joining hints) are removed. Offsets reported in :class:`Match` always index the
 ORIGINAL string: normalisation keeps a character offset map whenever it changes lengths.
 
-The prefilter looks for one "core" word of every term (its longest run of letters and
-digits, case-folded) in the raw HTML. Every occurrence the matcher can accept contains
-its term's core, and the matcher itself only runs a term's regex when the core is in
-the case-folded normalised text, so the two cannot drift apart.
+The prefilter (:meth:`CompiledTopics.may_match_text`, on the text of a page without its chrome)
+looks for one "core" word of every term (its longest run of letters and digits, case-folded).
+Every occurrence the matcher can accept contains its term's core, and the matcher itself only
+runs a term's regex when the core is in the case-folded normalised text, so the two cannot
+drift apart.
 """
 
 from __future__ import annotations
 
 import bisect
-import html
 import logging
 import re
 import re._constants as _sre_c
@@ -54,19 +54,6 @@ _TRANSLATE = str.maketrans(
 )
 _VARIANT_RE = re.compile("[" + re.escape(_APOSTROPHES + _DASHES + _SPACES) + "]")
 _DELETABLE_RE = re.compile("[" + _DELETABLE + "]")
-# The same invisible characters as they appear in raw HTML (after casefold()).
-_DELETABLE_HTML_RE = re.compile(
-    r"[" + _DELETABLE + r"]"
-    r"|&(?:shy|zwj|zwnj|nobreak|zerowidthspace);"
-    r"|&#0*(?:173|820[345]|8288|65279);"
-    r"|&#x0*(?:ad|200[bcd]|2060|feff);"
-)
-# Quick test for the entity forms: a pattern starting with a literal "&" is searched
-# fast, unlike the character-class alternation above (about 10x slower on a 200 KB page).
-_DELETABLE_ENTITY_RE = re.compile(
-    r"&(?:shy;|zwj;|zwnj;|nobreak;|zerowidthspace;|#0|#173;|#820[345];|#8288;|#65279;"
-    r"|#x0|#xad;|#x200[bcd];|#x2060;|#xfeff;)"
-)
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -457,25 +444,17 @@ class CompiledTopics:
         return len(self._topics)
 
     # -- prefilter
-    def prefilter(self, raw_html: str) -> bool:
-        """True unless the page certainly cannot match: no term's core word appears in
-        the case-folded page, even after removing soft hyphens / zero-width characters
-        (raw or as entities). Apostrophe, dash and space entities need no handling: a
-        core never contains them."""
-        if not self._topics:
+    def may_match_text(self, text: str) -> bool:
+        """The prefilter's test on text (entities decoded, as a parser gives it): False only when no
+        term's core word is in the text as the matcher normalises and case-folds it, so the matcher
+        cannot accept anything in it."""
+        if not self._topics or not text:
             return False
-        low = raw_html.casefold()
-        if any(c in low for c in self._ascii_cores):
-            return True
-        if any(c in low for c in _DELETABLE) or _DELETABLE_ENTITY_RE.search(low):
-            low = _DELETABLE_HTML_RE.sub("", low)
-            if any(c in low for c in self._ascii_cores):
-                return True
-        if self._other_cores:
-            # Letters outside ASCII may be written as entities (&egrave;): decode like the extractor.
-            text = _normalise(html.unescape(raw_html))[0].casefold()
-            return any(c in text for c in self._other_cores)
-        return False
+        # _normalise's text without its offset map (the same characters), and without the apostrophe/dash/
+        # space mapping: a core is made of word characters, which that mapping never produces or removes.
+        folded = text.lower() if text.isascii() else \
+            unicodedata.normalize("NFC", _DELETABLE_RE.sub("", text)).casefold()
+        return any(c in folded for c in self._ascii_cores) or any(c in folded for c in self._other_cores)
 
     # -- matching
     def explain(self, title: str | None, text: str | None, near_misses: bool = True) -> list[Candidate]:

@@ -240,6 +240,29 @@ def _headline(tree: Any, metas: Mapping[str, list[str]], articles: Sequence[dict
     return best[1]
 
 
+# The JSON-LD strings _headline can take (an article object's headline or name), found without parsing
+# the JSON: the prefilter reads them on pages it then skips.
+_JSON_LD_HEADLINE = re.compile(r'"(?:headline|name)"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def headline_sources(tree: Any) -> list[str]:
+    """What :func:`_headline` may read besides the page's text nodes: ``og:title``/``twitter:title`` and
+    the JSON-LD headlines and names (a superset), as the headline resolver unescapes them."""
+    out: list[str] = []
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if key in ("og:title", "twitter:title") and meta.get("content"):
+            out.append(meta.get("content"))
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() == "application/ld+json" and script.text:
+            for literal in _JSON_LD_HEADLINE.findall(script.text):
+                try:
+                    out.append(json.loads(literal, strict=False))
+                except ValueError:
+                    out.append(literal)
+    return [normalise_text(unescape(value)) for value in out]
+
+
 # --- dates --------------------------------------------------------------------------------------
 
 _MONTHS = {

@@ -47,6 +47,8 @@ class RunState:
         self.fatal: str | None = None
         self._validators: dict[str, tuple[str | None, str | None]] = {}
         self._incomplete: set[str] = set()
+        # Canonical URLs of the articles requested (or fetched under another URL) in this run.
+        self.requested: set[str] = set()
         self._lock = RunLock(config.state)
         self._state: StateStore | None = None
         try:
@@ -166,6 +168,17 @@ class RunState:
         if not self._closed.called:
             self._closed.callback(None)
 
+
+    def known_elsewhere(self, story: Any) -> bool:
+        """The page declared as canonical (``story.url``) another article: one the state knows, or one
+        already requested in this run. Otherwise that URL is claimed for this page, so a later link to
+        it is a duplicate link."""
+        if story.url in story.fetched_urls:
+            return False
+        if story.url not in self.requested and not self.state.is_known_url(story.url):
+            self.requested.add(story.url)
+            return False
+        return True
 
 def run_state(crawler: Any) -> RunState:
     """The crawl's :class:`RunState`; ``NotConfigured`` when it is missing or this run is locked out,

@@ -5,8 +5,8 @@ store -- under any URL the article was ever known by: the one a feed, sitemap or
 redirect hop, the final URL, the page's canonical URL -- or was already requested in this run.
 
 A fetched page whose declared canonical URL is another article this run or an earlier one already has
-is not a new story: its URLs are committed as aliases (so the next run does not fetch it again), and
-the item goes no further.
+is not a new story: the analysis stage finds the declaration (:meth:`RunState.known_elsewhere`) and drops
+it, and its URLs are committed as aliases, so the next run does not fetch it again.
 
 One exception: an article an earlier run dropped for matching no topic is fetched again when its feed or
 sitemap entry now says it was updated after the version that run fetched -- once a run, and at most
@@ -25,10 +25,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.addon import config_of
-from crawler.items import Story
 from crawler.metadata import to_utc
 from crawler.run import RunState, run_state
-from crawler.state import ArticleCommit, StateError
 from crawler.urls import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -39,7 +37,6 @@ class SeenUrlsMiddleware:
         self.run = run
         self.stats = run.stats
         self.max_rechecks = max_rechecks_per_source
-        self._requested: set[str] = set()
         self._rechecks: dict[str, int] = {}
 
     @classmethod
@@ -48,19 +45,16 @@ class SeenUrlsMiddleware:
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for element in result:
-            if isinstance(element, Request) and element.meta.get("article"):
-                if self._skip_request(element):
-                    continue
-            elif isinstance(element, Story) and self._known_story(element):
+            if isinstance(element, Request) and element.meta.get("article") and self._skip_request(element):
                 continue
             yield element
 
     def _skip_request(self, request: Request) -> bool:
         url = canonical_url(request.url)
-        if url in self._requested:
+        if url in self.run.requested:
             self.stats.inc_value("newswatch/duplicate_link")
             return True
-        self._requested.add(url)
+        self.run.requested.add(url)
         if self.run.state.is_known_url(url):
             if self._updated_since_dropped(request, url):
                 return False
@@ -82,18 +76,4 @@ class SeenUrlsMiddleware:
         self._rechecks[source] = self._rechecks.get(source, 0) + 1
         self.stats.inc_value("newswatch/rechecked")
         logger.info("[%s] %s: updated since it matched no topic, fetching it again", source, url)
-        return True
-
-    def _known_story(self, story: Story) -> bool:
-        """The page declared a canonical URL that is another article, known or requested in this run."""
-        if story.url in story.fetched_urls:
-            return False
-        if story.url not in self._requested and not self.run.state.is_known_url(story.url):
-            self._requested.add(story.url)  # a later link to it is a duplicate link
-            return False
-        self.stats.inc_value("newswatch/duplicate_link")
-        try:
-            self.run.state.commit(ArticleCommit(source=story.source, urls=story.aliases))
-        except StateError as exc:
-            self.run.fail(exc)
         return True

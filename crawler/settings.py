@@ -49,9 +49,8 @@ SPIDER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.language.LanguagePipeline": 200,
-    "pipelines.topics.TopicsPipeline": 300,
+    # Prefilter, extraction, topics, language and fingerprint, in the analysis pool's worker processes.
+    "pipelines.analyse.AnalysePipeline": 100,
     "pipelines.dedup.DedupPipeline": 400,
     # The commit point: everything the run decided about an article, in one transaction.
     "pipelines.commit.CommitPipeline": 450,
@@ -62,6 +61,8 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     # Run lock, state store, pruning, feed validators; built before every other component.
     "crawler.run.RunState": 0,
+    # The worker processes that analyse pages (crawl.workers), off the reactor.
+    "crawler.pool.AnalysisPool": 10,
     "crawler.summary.CrawlSummary": 500,
     "crawler.statsfile.StatsFile": 510,
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import tldextract
@@ -203,20 +204,22 @@ def is_http_url(url: str) -> bool:
         return False
 
 
-def declared_canonical(page: str | Selector) -> str | None:
+def declared_canonical(page: Any) -> str | None:
     """The page's own canonical declaration: ``<link rel="canonical">`` (any case, among other rel
-    tokens), else ``og:url``. *page* is HTML or an already-parsed Selector (``response.selector``)."""
-    if not isinstance(page, Selector):
-        if not page:
+    tokens), else ``og:url``. *page* is HTML, a parsel Selector or an lxml tree."""
+    if isinstance(page, str):
+        if not page.strip():
             return None
         page = Selector(text=page)
-    selector = page
-    for query in (
-        "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', 'canonical')), ' '),"
-        " ' canonical ')]/@href",
-        "//meta[@property='og:url']/@content",
-    ):
-        value = selector.xpath(query).get()
-        if value and value.strip():
-            return value.strip()
+    tree = page.root if isinstance(page, Selector) else page
+    if not hasattr(tree, "iter"):
+        return None
+    for link in tree.iter("link"):
+        href = (link.get("href") or "").strip()
+        if href and "canonical" in (link.get("rel") or "").lower().split():
+            return href
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if content and meta.get("property") == "og:url":
+            return content
     return None

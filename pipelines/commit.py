@@ -34,6 +34,7 @@ class CommitFailed(QuietDrop):
     """The commit could not be written: the run is stopping, and has said why once (RunState.fail)."""
 
     level = "DEBUG"
+    commit_urls = False
 
 
 class CommitPipeline:
@@ -81,7 +82,7 @@ class CommitPipeline:
 
     def item_dropped(self, item: Any, response: Any, exception: BaseException, **kwargs: Any) -> None:
         """A page dropped before this stage is still done with: commit its URLs."""
-        if not isinstance(item, Story) or isinstance(exception, CommitFailed):
+        if not isinstance(item, Story) or not getattr(exception, "commit_urls", True):
             return
         recheck = item.version_stamp if getattr(exception, "recheck", False) else None
         try:

@@ -57,10 +57,11 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Story) or not item.text:
             return item
-        kind, duplicate_of, similarity = self.dedup.check(item.story_id, item.text)
+        kind, duplicate_of, similarity = self.dedup.check(item.story_id, item.text, item.text_fingerprint)
         item.duplicate_kind = kind
         item.duplicate_of = duplicate_of
         item.fingerprint = self.dedup.fingerprint_if_original(item.text, duplicate_of)
+        item.text_fingerprint = None
         if kind is None:
             self.stats.inc_value("dedup/new")
             for topic in item.topics:

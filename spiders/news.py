@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 import logging
 import struct
-from dataclasses import replace
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,7 +38,7 @@ from crawler.config import Config
 from crawler.metadata import iso_date, to_utc
 from crawler.items import Story
 from crawler.run import RunState, run_state
-from crawler.urls import canonical_url, choose_canonical, declared_canonical, is_http_url
+from crawler.urls import canonical_url, is_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -216,10 +215,10 @@ class NewsSpider(Spider):
             story.not_html = content_type or "no type"
             self._bad(source, "not_html", response.url, f"not an HTML page ({story.not_html})", level=logging.INFO)
         else:
-            canonical = choose_canonical(response.url, declared_canonical(response.selector))
-            if canonical != story.url:
-                story = replace(story, url=canonical, story_id="")
-            story.html = response.text
+            # The bytes as they came: the analysis stage parses them once, in a worker process (and finds
+            # the page's canonical URL there); decoding them here would cost the reactor's thread.
+            story.body = response.body
+            story.encoding = response.encoding
             self.crawler.stats.inc_value("newswatch/articles_fetched")
             self._count(source, "articles")
         yield story

@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from scrapy.http import HtmlResponse
 from scrapy.utils.misc import build_from_crawler
-from scrapy.utils.test import get_crawler
 
 from crawler.items import Story
+from crawler.pool import AnalysisPool
+from crawler.run import RunState
+from pipelines.analyse import AnalysePipeline, CannotMatch, DuplicateLink, NoArticle, NoTopic
 from pipelines.archive import ArchivePipeline
 from pipelines.commit import CommitPipeline
-from pipelines.extract import CannotMatch, ExtractPipeline, NoArticle
-from pipelines.language import LanguagePipeline
-from pipelines.topics import NoTopic, TopicsPipeline
-from spiders.news import NewsSpider
-from tests.crawl import DEFAULT_CONFIG
 from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
 from tests.support.components import close, newswatch_crawler, write_config
 
 
-def crawler_with(**settings: Any) -> Any:
-    return get_crawler(NewsSpider, {"NEWSWATCH_CONFIG": str(DEFAULT_CONFIG), **settings})
+def analyse_crawler(tmp_path: Path, **config: Any) -> Any:
+    """A crawler as ``scrapy crawl news`` builds it, analysing in its own process (``crawl.workers: 0``)."""
+    crawl = {"workers": 0, **config.pop("crawl", {})}
+    return newswatch_crawler(write_config(tmp_path, crawl=crawl, **config),
+                             EXTENSIONS={RunState: 0, AnalysisPool: 10})
 
 
-def build(cls: type, **settings: Any) -> Any:
-    pipeline = build_from_crawler(cls, crawler_with(**settings))
-    if hasattr(pipeline, "open_spider"):
-        pipeline.open_spider()
-    return pipeline
+def analysed(crawler: Any, story: Story) -> Story:
+    pipeline = build_from_crawler(AnalysePipeline, crawler)
+    pipeline.open_spider()
+    return asyncio.run(pipeline.process_item(story))
+
+
+@pytest.fixture
+def crawler(tmp_path: Path) -> Iterator[Any]:
+    built = analyse_crawler(tmp_path)
+    yield built
+    close(built)
 
 
 def page(outlets: Outlets, site: str, path: str, source_language: str = "") -> Story:
@@ -40,88 +48,110 @@ def page(outlets: Outlets, site: str, path: str, source_language: str = "") -> S
     with urllib.request.urlopen(url, timeout=10) as response:
         body, headers = response.read(), dict(response.headers)
     html = HtmlResponse(url, body=body, headers=headers)
-    return Story(url=url, source=site, source_language=source_language, html=html.text)
+    return Story(url=url, source=site, source_language=source_language, body=html.body, encoding=html.encoding)
+
+
+def story_of(html: str, url: str = "https://example.org/a", **fields: Any) -> Story:
+    return Story(url=url, source="a", body=html.encode("utf-8"), **fields)
 
 
 @pytest.mark.parametrize(
     ("site", "path"),
     [
         ("techmag", "/news/huawei-ascend-910c-ai-cluster-shipments"),
-        ("techmag", "/news/amd-ryzen-16-core-x3d-review"),  # boilerplate passes the prefilter
         ("blogit", "/2026/03/09/startup-italiane-deepseek/"),  # malformed HTML
         ("blogit", "/2026/03/10/caccia-alle-h800-mercato-parallelo/"),  # windows-1252 via <meta>
     ],
 )
-def test_extract_stage(outlets: Outlets, site: str, path: str) -> None:
-    pipeline = build(ExtractPipeline)
-    out = pipeline.process_item(page(outlets, site, path))
-    assert out.title and len(out.text) >= 200
-    assert out.html == ""  # the raw page is not carried further
+def test_analysis_stage_extracts_a_matching_story(outlets: Outlets, crawler: Any, site: str, path: str) -> None:
+    out = analysed(crawler, page(outlets, site, path, "it" if site == "blogit" else "en"))
+    assert out.title and len(out.text) >= 200 and out.topics
+    assert out.body == b""  # the raw page is not carried further
+    assert out.text_fingerprint is not None  # computed with the analysis, for the dedup stage
     for boilerplate in ("Trending", "Newsletter", "Leave a comment", "Iscriviti alla newsletter"):
         assert boilerplate not in out.text
+    assert crawler.stats.get_value("topics/matched") == 1
 
 
-def test_page_without_article_is_dropped_and_counted() -> None:
-    pipeline = build(ExtractPipeline)
-    story = Story(url="https://example.org/gallery", source="techmag",
-                  html="<html><body><nav><a href='/t/deepseek'>DeepSeek</a></nav><div class='gallery'>"
-                       "<img src='a.jpg'><img src='b.jpg'></div></body></html>")
-    with pytest.raises(NoArticle):
-        pipeline.process_item(story)
-    assert pipeline.stats.get_value("extract/no_article") == 1
-    assert pipeline.stats.get_value("source/techmag/no_article") == 1
-
-
-def test_prefilter_skips_pages_without_any_watched_term() -> None:
-    pipeline = build(ExtractPipeline)
-    story = Story(url="https://example.org/a", source="x",
-                  html="<html><body><article><p>" + "A story about phones and cameras. " * 40 + "</p></article></body></html>")
+def test_a_review_whose_only_watched_words_are_in_the_chrome_is_skipped(outlets: Outlets, crawler: Any) -> None:
+    # The outlet's menu and trending box name DeepSeek and Nvidia on every page: not worth extracting.
     with pytest.raises(CannotMatch):
-        pipeline.process_item(story)
-    assert pipeline.stats.get_value("prefilter/skipped") == 1
+        analysed(crawler, page(outlets, "techmag", "/news/amd-ryzen-16-core-x3d-review"))
+    assert crawler.stats.get_value("prefilter/skipped") == 1
+    assert crawler.stats.get_value("extract/ok") is None
 
 
-ENGLISH = ("Chip makers said on Monday that demand for accelerators in data centres kept growing, "
+def test_page_without_article_is_dropped_and_counted(crawler: Any) -> None:
+    story = story_of("<html><body><div class='gallery'><p>DeepSeek</p><img src='a.jpg'><img src='b.jpg'></div>"
+                     "</body></html>", "https://example.org/gallery")
+    with pytest.raises(NoArticle):
+        analysed(crawler, story)
+    assert crawler.stats.get_value("extract/no_article") == 1
+    assert crawler.stats.get_value("source/a/no_article") == 1
+
+
+def test_prefilter_skips_pages_without_any_watched_term(crawler: Any) -> None:
+    story = story_of("<html><body><article><p>" + "A story about phones and cameras. " * 40 + "</p></article></body></html>")
+    with pytest.raises(CannotMatch):
+        analysed(crawler, story)
+    assert crawler.stats.get_value("prefilter/skipped") == 1
+
+
+ENGLISH = ("Chip makers said on Monday that demand for DeepSeek's models in data centres kept growing, "
            "while memory suppliers warned that prices would stay high until the end of the year.")
-ITALIAN = ("I produttori di chip hanno detto lunedì che la domanda di acceleratori nei centri dati continua "
-           "a crescere, mentre i fornitori di memoria avvertono che i prezzi resteranno alti fino a fine anno.")
+ITALIAN = ("I produttori di chip hanno detto lunedì che la domanda per i modelli di DeepSeek nei centri dati "
+           "continua a crescere, mentre i fornitori di memoria avvertono che i prezzi resteranno alti.")
 
 
 @pytest.mark.parametrize(
     ("text", "hint", "language", "how"),
     [
-        (ENGLISH, "it", "en", "detected"),
-        (ITALIAN, "en", "it", "detected"),
-        ("DeepSeek R1", "it", "it", "hint"),  # too short to tell
-        ("", "en", "en", "hint"),
+        (ENGLISH * 3, "it", "en", "detected"),
+        (ITALIAN * 3, "en", "it", "detected"),
+        ((ENGLISH[:90] + " " + ITALIAN[:90] + " ") * 2, "it", "it", "hint"),  # too mixed to tell
     ],
 )
-def test_language_stage(text: str, hint: str, language: str, how: str) -> None:
-    pipeline = build(LanguagePipeline)
-    story = Story(url="https://example.org/a", source="x", source_language=hint, text=text)
-    assert pipeline.process_item(story).language == language
-    assert (pipeline.stats.get_value("language/from_hint") == 1) == (how == "hint")
+def test_language_of_a_matching_story(tmp_path: Path, text: str, hint: str, language: str, how: str) -> None:
+    crawler = analyse_crawler(tmp_path, crawl={"workers": 0}, dedup={"threshold": 0.4})
+    try:
+        out = analysed(crawler, story_of(f"<html><body><article><h1>DeepSeek</h1><p>{text}</p></article></body></html>",
+                                         source_language=hint))
+        assert out.language == language
+        assert (crawler.stats.get_value("language/from_hint") == 1) == (how == "hint")
+    finally:
+        close(crawler)
 
 
-def test_language_is_repeatable() -> None:
-    mixed = ENGLISH[:60] + " " + ITALIAN[:60]
-    results = {build(LanguagePipeline).process_item(Story(url="u", source="x", source_language="en",
-                                                          text=mixed)).language for _ in range(5)}
-    assert len(results) == 1
+def test_language_is_repeatable(crawler: Any) -> None:
+    mixed = (ENGLISH[:90] + " " + ITALIAN[:90] + " ") * 2
+    html = f"<html><body><article><h1>DeepSeek</h1><p>{mixed}</p></article></body></html>"
+    assert len({analysed(crawler, story_of(html, f"https://example.org/{i}")).language for i in range(5)}) == 1
 
 
-def test_topics_stage_records_evidence_and_drops_the_rest() -> None:
-    pipeline = build(TopicsPipeline)
-    story = Story(url="https://example.org/a", source="x", title="NVIDIA H800 shipments resume",
-                  text="Cloud providers said their H800 clusters were back online after the outage.")
-    out = pipeline.process_item(story)
+def test_topics_record_evidence_and_the_rest_is_dropped(crawler: Any) -> None:
+    body = "<p>" + "Cloud providers said their H800 clusters were back online after the outage. " * 4 + "</p>"
+    out = analysed(crawler, story_of(f"<html><head><title>NVIDIA H800 shipments resume</title></head><body>"
+                                     f"<article><h1>NVIDIA H800 shipments resume</h1>{body}</article></body></html>"))
     assert out.topics == ["h800"]
     assert {m["field"] for m in out.matches} == {"title", "body"}
-    body = next(m for m in out.matches if m["field"] == "body")
-    assert story.text[body["start"]:body["end"]].lower() == "h800"
+    match = next(m for m in out.matches if m["field"] == "body")
+    assert out.text[match["start"]:match["end"]].lower().endswith("h800")
+    headset = "<p>" + "The Logitech H800 headset is comfortable for long calls and its battery lasts. " * 4 + "</p>"
     with pytest.raises(NoTopic):
-        pipeline.process_item(Story(url="https://example.org/b", source="x", title="Logitech H800 review",
-                                    text="The Logitech H800 headset is comfortable for long calls."))
+        analysed(crawler, story_of(f"<html><body><article><h1>Logitech H800 review</h1>{headset}</article>"
+                                   "</body></html>", "https://example.org/b"))
+    assert crawler.stats.get_value("topics/no_match") == 1
+
+
+def test_a_page_that_declares_a_known_article_canonical_is_a_duplicate_link(crawler: Any) -> None:
+    run = crawler.get_extension(RunState)
+    run.requested.add("https://example.org/original")
+    html = ('<html><head><link rel="canonical" href="https://example.org/original"></head><body><article>'
+            '<h1>DeepSeek</h1><p>' + ENGLISH * 3 + '</p></article></body></html>')
+    with pytest.raises(DuplicateLink):
+        analysed(crawler, story_of(html, "https://example.org/copy?utm_source=x",
+                                   fetched_urls=["https://example.org/copy?utm_source=x"]))
+    assert crawler.stats.get_value("newswatch/duplicate_link") == 1
 
 
 def test_archive_appends_whole_lines_after_a_cut_line(tmp_path: Path) -> None:
@@ -130,7 +160,7 @@ def test_archive_appends_whole_lines_after_a_cut_line(tmp_path: Path) -> None:
     crawler = newswatch_crawler(write_config(tmp_path))
     commit, pipeline = (build_from_crawler(cls, crawler) for cls in (CommitPipeline, ArchivePipeline))
     pipeline.open_spider()
-    story = Story(url="https://example.org/x", source="s", html="<html>raw</html>", title="Tïtle “quoted”",
+    story = Story(url="https://example.org/x", source="s", body=b"<html>raw</html>", title="Tïtle “quoted”",
                   text="body", topics=["h800"], matches=[{"topic": "h800"}])
     pipeline.process_item(commit.process_item(story))
     pipeline.close_spider()
@@ -160,14 +190,12 @@ def test_extract_stage_resolves_the_published_instant_from_page_and_discovery(
         tmp_path: Path, head: str, discovered: str | None, timezone: str | None, published: str,
         precision: str) -> None:
     source = {"name": "desk", "language": "it" if timezone else "en", "feeds": ["https://desk.example/feed"]}
-    crawler = newswatch_crawler(write_config(tmp_path, sources=[source]))
+    crawler = analyse_crawler(tmp_path, sources=[source])
     try:
-        pipeline = build_from_crawler(ExtractPipeline, crawler)
-        pipeline.open_spider()
         html = (f"<html><head><title>Ascend clusters | Desk</title>{head}</head><body><article>"
                 f"<h1>Ascend clusters</h1>{ARTICLE_BODY}</article></body></html>")
-        out = pipeline.process_item(Story(url="https://desk.example/a", source="desk", html=html,
-                                          discovered_published=discovered))
+        out = analysed(crawler, Story(url="https://desk.example/a", source="desk", body=html.encode(),
+                                      discovered_published=discovered))
         assert (out.published, out.published_precision) == (published, precision)
         assert out.title == "Ascend clusters"
     finally:
@@ -200,7 +228,8 @@ def test_screen_reader_only_link_text_is_not_part_of_the_body() -> None:
     ('style="clip-path: circle(40%)"', False),
 ])
 def test_screen_reader_only_markup(attributes: str, hidden: bool) -> None:
-    from crawler.extraction import parse_page
+    from crawler.extraction import parse_page, remove_hidden
 
     tree = parse_page(f"<html><body><p>Seen<span {attributes}> unseen</span> text.</p></body></html>")
+    remove_hidden(tree)
     assert tree.xpath("string(//p)") == ("Seen text." if hidden else "Seen unseen text.")
