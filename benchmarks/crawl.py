@@ -7,7 +7,7 @@ high-water mark (``VmHWM``), read from /proc while it runs. Pages/s is over the 
 ``start_time`` to ``finish_time``), so interpreter start-up is not counted for either.
 
 The per-page rows time each step in this process on the AEB pages: lxml's parse, trafilatura alone,
-news-please (in its own virtualenv, ``.venv-newsplease``, which this benchmark creates) and newswatch's
+news-please (in its own virtualenv, ``.venv-compare``, which ``make bench`` creates) and newswatch's
 analysis of a page, by outcome: skipped by the raw-HTML check, skipped by the article-text check,
 extracted but matching no topic, matching.
 """
@@ -186,7 +186,8 @@ def news(pages: int, variant: str, **overrides: Any) -> CrawlResult:
         outlet.close()
 
 
-NEWSPLEASE_PYTHON = ROOT / ".venv-newsplease" / "bin" / "python"
+#: The virtualenv of what newswatch is measured against (news-please, other language detectors).
+COMPARE_PYTHON = ROOT / ".venv-compare" / "bin" / "python"
 
 
 def per_page() -> None:
@@ -218,15 +219,15 @@ def per_page() -> None:
     print(f"  per page, in one process (CPU ms on the {len(raw)} AEB pages; ratio to an lxml parse of the page)")
     print(f"    {'lxml.html parse alone':<52}{parse_ms:>8.2f}{1:>8.2f}x")
     print(f"    {'trafilatura.extract alone (newswatch settings)':<52}{traf_ms:>8.2f}{traf_ms / parse_ms:>8.2f}x")
-    if NEWSPLEASE_PYTHON.exists():
-        run = subprocess.run([str(NEWSPLEASE_PYTHON), str(ROOT / "benchmarks" / "newsplease_run.py"), str(AEB)],
+    if COMPARE_PYTHON.exists():
+        run = subprocess.run([str(COMPARE_PYTHON), str(ROOT / "benchmarks" / "newsplease_run.py"), str(AEB)],
                              capture_output=True, text=True, check=True)
         result = json.loads(run.stdout.strip().splitlines()[-1])
         np_ms = result["seconds"] / len(ids) * 1000
         _, _, np_f1 = score([(result["texts"][i], truth[i]["articleBody"]) for i in ids])
         print(f"    {'news-please NewsPlease.from_html (AEB F1 %.4f)' % np_f1:<52}{np_ms:>8.2f}{np_ms / parse_ms:>8.2f}x")
     else:
-        print(f"    news-please: not measured ({NEWSPLEASE_PYTHON} missing: `make bench` creates it)")
+        print(f"    news-please: not measured ({COMPARE_PYTHON} missing: `make bench` creates it)")
     for variant in ("plain", "technav"):
         site = outlet.build(len(raw), variant, 0.05)
         pages = [site[f"/article/{i:06d}.html".encode()] for i in range(len(raw))]

