@@ -35,6 +35,7 @@ PAGES = int(os.environ.get("BENCH_CRAWL_PAGES", "10000"))
 SETTINGS = {
     "CONCURRENT_REQUESTS": "16",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "CONCURRENT_ITEMS": "1",  # newswatch's own
     "AUTOTHROTTLE_ENABLED": "False",
     "ROBOTSTXT_OBEY": "False",
     "RETRY_ENABLED": "False",

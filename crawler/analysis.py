@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.dedup import Fingerprinter
-from crawler.extraction import extract_page, page_text, parse_page, remove_chrome_boxes, remove_chrome_tags
+from crawler.extraction import (
+    extract_page,
+    page_text,
+    parse_page,
+    remove_chrome_boxes,
+    remove_chrome_tags,
+    spaced_text,
+)
 from crawler.language import detect_language
 from crawler.matching import CompiledTopics
 from crawler.metadata import Discovery, Metadata, headline_sources
@@ -83,7 +90,7 @@ class Analyser:
             return Analysis(NO_ARTICLE)
         canonical = declared_canonical(tree)
         remove_chrome_tags(tree)
-        if not may_match(self.topics, tree):
+        if not may_match(self.topics, tree, exact=False):
             return Analysis(SKIPPED, canonical)
         remove_chrome_boxes(tree)  # costlier: only where the cheap pass left a watched word
         if not may_match(self.topics, tree):
@@ -101,9 +108,17 @@ class Analyser:
 
 
 
-def may_match(topics: CompiledTopics, tree: Any) -> bool:
-    """The prefilter: could the topic rules accept anything the extractors can read on this tree?"""
-    return topics.may_match_text(page_text(tree)) or any(topics.may_match_text(s) for s in headline_sources(tree))
+def may_match(topics: CompiledTopics, tree: Any, exact: bool = True) -> bool:
+    """The prefilter: could the topic rules accept anything the extractors can read on this tree?
+
+    First a core word of some term, in one C-speed pass over the text; with *exact*, then a term's own
+    pattern (a page that names Nvidia but no Nvidia H800 goes no further), in the text joined both
+    ways an extractor joins neighbouring elements."""
+    joined = page_text(tree)
+    headlines = headline_sources(tree)
+    if not (topics.may_match_text(joined) or any(topics.may_match_text(s) for s in headlines)):
+        return False
+    return not exact or topics.any_term_in([joined, spaced_text(tree), *headlines])
 
 
 # --- in a worker process ------------------------------------------------------------------------

@@ -117,6 +117,13 @@ def page_text(tree: Any) -> str:
     return str(_STRING(tree))
 
 
+def spaced_text(tree: Any) -> str:
+    """Every text node of the page, a space between each two: with :func:`page_text`, the two ways an
+    extractor can join the text of neighbouring elements (directly inside a paragraph, with a line break
+    between blocks)."""
+    return " ".join(tree.itertext())
+
+
 # The body strategy, measured on ../shared/benchmarks/aeb and news-pages (see `make bench`):
 # trafilatura's precise pass; its default pass where the precise one kept almost nothing (under 1,000
 # characters and under half of the default pass: a layout the precise pass misreads, e.g. a paywalled

@@ -34,6 +34,7 @@ import re._constants as _sre_c
 import re._parser as _sre_p
 import unicodedata
 from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
@@ -455,6 +456,19 @@ class CompiledTopics:
         folded = text.lower() if text.isascii() else \
             unicodedata.normalize("NFC", _DELETABLE_RE.sub("", text)).casefold()
         return any(c in folded for c in self._ascii_cores) or any(c in folded for c in self._other_cores)
+
+    def any_term_in(self, texts: Iterable[str]) -> bool:
+        """True when some term's pattern occurs in one of *texts*, its context and exclusions aside. The
+        matcher only accepts such occurrences, so where this is False it accepts nothing; it costs a
+        regex search per term whose core word is there, far less than extracting the page."""
+        for text in texts:
+            norm = _normalise_rule_text(text)  # _normalise()'s text, without its offset map
+            folded = norm.casefold()
+            for topic in self._topics:
+                for term in topic.terms:
+                    if term.core in folded and term.regex.search(norm):
+                        return True
+        return False
 
     # -- matching
     def explain(self, title: str | None, text: str | None, near_misses: bool = True) -> list[Candidate]:

@@ -102,6 +102,8 @@ def _clean_query(query: str) -> str:
     return "&".join(kept)
 
 
+# A URL is canonicalised by the spider, the seen-URL middleware and the analysis stage in turn: once is enough.
+@lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """The canonical form of an article URL.
 

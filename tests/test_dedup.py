@@ -342,3 +342,16 @@ def test_pipeline_settings(tmp_path, settings, expected):
     dedup = pipeline.dedup
     assert (dedup.threshold, dedup.num_perm, dedup.shingle_size) == expected
     crawler.signals.send_catch_log(signals.engine_stopped)
+
+
+def test_normalise_text_replaces_exactly_the_punctuation_characters() -> None:
+    # The definition, one character at a time: NFKC, casefold, the typographic map, P* -> space.
+    import unicodedata
+
+    from crawler.dedup import _CHAR_MAP, normalise_text
+
+    for start in range(0, 0x3000, 0x400):
+        text = "".join(map(chr, range(start, start + 0x400)))
+        folded = unicodedata.normalize("NFKC", text).casefold().translate(_CHAR_MAP)
+        spaced = "".join(" " if unicodedata.category(c).startswith("P") else c for c in folded)
+        assert normalise_text(text) == " ".join(spaced.split())

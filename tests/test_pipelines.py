@@ -233,3 +233,23 @@ def test_screen_reader_only_markup(attributes: str, hidden: bool) -> None:
     tree = parse_page(f"<html><body><p>Seen<span {attributes}> unseen</span> text.</p></body></html>")
     remove_hidden(tree)
     assert tree.xpath("string(//p)") == ("Seen text." if hidden else "Seen unseen text.")
+
+
+def test_dropped_pages_are_committed_in_batches_and_the_rest_at_close(tmp_path: Path) -> None:
+    from pipelines.commit import PAGE_BATCH
+
+    crawler = newswatch_crawler(write_config(tmp_path))
+    try:
+        commit = build_from_crawler(CommitPipeline, crawler)
+        state = crawler.get_extension(RunState).state
+        pages = [Story(url=f"https://example.org/p{n}", source="a", fetched_at="2026-03-02T10:00:00+00:00")
+                 for n in range(PAGE_BATCH + 3)]
+        for story in pages:
+            commit.item_dropped(story, None, NoTopic("no topic"))
+        assert all(state.is_known_url(s.url) for s in pages[:PAGE_BATCH])  # one full batch, one transaction
+        commit.close_spider()
+        assert all(state.is_known_url(s.url) for s in pages)
+        assert state.recheck_after(pages[-1].url) is not None  # a NoTopic page is re-checked when updated
+        assert crawler.stats.get_value("commit/pages") == PAGE_BATCH + 3
+    finally:
+        close(crawler)
