@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 # Imported once by the fork server, so each worker starts with the analysis code loaded.
 _PRELOAD = ["crawler.analysis"]
+#: Pages a worker analyses before a fresh one replaces it. Measured: a worker starts at about 100 MB and
+#: grows by 70 MB over its first 1,500 pages (what lxml's trees leave in the allocator), then keeps
+#: creeping; a replacement, forked from the fork server with everything imported, costs a few ms.
+WORKER_MAX_PAGES = 1000
 
 
 class AnalysisFailed(Exception):
@@ -79,8 +83,8 @@ class AnalysisPool:
             return
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
-        self.pool = ProcessPool(max_workers=self.workers, initializer=init_worker, initargs=(self.analyser,),
-                                context=context)
+        self.pool = ProcessPool(max_workers=self.workers, max_tasks=WORKER_MAX_PAGES, initializer=init_worker,
+                                initargs=(self.analyser,), context=context)
         logger.info("Analysis: %d worker processes, %.0f s a page at most", self.workers, self.timeout)
 
     def spider_closed(self) -> None:
