@@ -18,7 +18,7 @@ from pathlib import Path
 import trafilatura
 
 from crawler import extraction
-from crawler.extraction import extract_page
+from crawler.extraction import Page, extract_page
 
 ROOT = Path(__file__).resolve().parent.parent
 AEB = ROOT.parent / "shared" / "benchmarks" / "aeb"
@@ -59,6 +59,15 @@ def _pages() -> list[tuple[str, str, str]]:
     return pages
 
 
+def as_crawled(html: str, url: str | None) -> Page | None:
+    """The page as the crawl extracts it: one parse, its code and chrome removed (crawler/analysis.py)."""
+    tree = extraction.parse_page(html)
+    if tree is None:
+        return None
+    extraction.remove_chrome(tree)
+    return extract_page(tree, url, min_chars=0)
+
+
 def _run(pages: list[tuple[str, str, str]], extract: Callable[[str, str], str]) -> tuple[list[tuple[str, str]], float]:
     started = time.perf_counter()
     pairs = [(extract(html, url) or "", truth) for url, html, truth in pages]
@@ -72,12 +81,7 @@ def run() -> None:
     pages = _pages()
 
     def newswatch(html: str, url: str) -> str:
-        # What the crawl extracts: the page without its chrome (crawler/analysis.py).
-        tree = extraction.parse_page(html)
-        if tree is None:
-            return ""
-        extraction.remove_chrome(tree)
-        page = extract_page(tree, url, min_chars=0)
+        page = as_crawled(html, url)
         return page.text if page else ""
 
     def defaults(html: str, url: str) -> str:
@@ -103,7 +107,7 @@ def run() -> None:
                       ("+ screen-reader-only text removed", steps(default_pass=False, fallback=False)),
                       ("+ default pass where precise keeps ~nothing", steps(default_pass=True, fallback=False)),
                       ("+ readability-lxml fallback", steps(default_pass=True, fallback=True)),
-                      ("+ site chrome removed first = newswatch", newswatch)):
+                      ("+ code and site chrome removed first = newswatch", newswatch)):
         pairs, secs = _run(pages, fn)
         rows.append((label, pairs, secs))
     n = len(pages)

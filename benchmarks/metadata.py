@@ -25,7 +25,7 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.extraction import extract_page
+from benchmarks.extraction import as_crawled
 from crawler.metadata import normalise_text, parse_when
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def _present(paragraph: str, body: str) -> bool:
 
 
 def newswatch(html: str, url: str) -> Result:
-    page = extract_page(html, url, min_chars=0)
+    page = as_crawled(html, url)
     if page is None:
         return Result(None, None, [], "")
     meta = page.metadata

@@ -31,6 +31,7 @@ from crawler.extraction import (
     parse_page,
     remove_chrome_boxes,
     remove_chrome_tags,
+    remove_code,
     spaced_text,
 )
 from crawler.language import detect_language
@@ -89,6 +90,7 @@ class Analyser:
         if tree is None:
             return Analysis(NO_ARTICLE)
         canonical = declared_canonical(tree)
+        remove_code(tree)
         remove_chrome_tags(tree)
         if not may_match(self.topics, tree, exact=False):
             return Analysis(SKIPPED, canonical)

@@ -453,8 +453,14 @@ class CompiledTopics:
             return False
         # _normalise's text without its offset map (the same characters), and without the apostrophe/dash/
         # space mapping: a core is made of word characters, which that mapping never produces or removes.
-        folded = text.lower() if text.isascii() else \
-            unicodedata.normalize("NFC", _DELETABLE_RE.sub("", text)).casefold()
+        if text.isascii():
+            folded = text.lower()
+        else:
+            if any(c in text for c in _DELETABLE):  # one fast scan per character: rarely there
+                text = _DELETABLE_RE.sub("", text)
+            if not unicodedata.is_normalized("NFC", text):
+                text = unicodedata.normalize("NFC", text)
+            folded = text.casefold()
         return any(c in folded for c in self._ascii_cores) or any(c in folded for c in self._other_cores)
 
     def any_term_in(self, texts: Iterable[str]) -> bool:
