@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import copy
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def test_valid_config_loads_with_defaults(tmp_path: Path) -> None:
     assert config.alerts == [] and config.health == []
     assert config.topics.names == ["deepseek", "h800"]
     assert config.crawl.max_rechecks_per_source == 20
+    assert config.crawl.workers == (os.cpu_count() or 1) and config.crawl.page_timeout == 60.0
 
 
 @pytest.mark.parametrize(("language", "zone", "expected"), [
@@ -95,6 +97,9 @@ def _delete(path: list[Any]) -> Any:
         (_set(["sources", 0, "timezone"], "Europe/Milano"), "sources[0] (techmag).timezone", "unknown time zone"),
         (_set(["sources", 0, "timezone"], "+02:00"), "sources[0] (techmag).timezone", "IANA name"),
         (_set(["crawl"], {"max_rechecks_per_source": -1}), "crawl.max_rechecks_per_source", "between 0 and 10000"),
+        (_set(["crawl"], {"workers": -1}), "crawl.workers", "between 0 and 64"),
+        (_set(["crawl"], {"workers": "two"}), "crawl.workers", "an integer"),
+        (_set(["crawl"], {"page_timeout": 0}), "crawl.page_timeout", "between 1.0 and 3600.0"),
         (_set(["sources", 0, "enabled"], "no"), "sources[0] (techmag).enabled", "true or false"),
         (_set(["sources", 1, "listings", 0, "follow"], "(unclosed"),
          "sources[1] (listit).listings[0].follow", "bad regular expression"),
