@@ -1,4 +1,6 @@
-"""``make bench``: every benchmark, each printing ratios against a baseline measured in the same run."""
+"""``make bench``: every benchmark, each printing ratios against a baseline measured in the same run.
+
+``python -m benchmarks crawl language`` runs only the ones named."""
 
 from __future__ import annotations
 
@@ -6,23 +8,18 @@ import sys
 
 from benchmarks import crawl, dedup, extraction, language, metadata
 
+BENCHMARKS = {"crawl": crawl, "language": language, "extraction": extraction, "metadata": metadata, "dedup": dedup}
+
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"crawl", "language", "extraction", "metadata", "dedup"}
-    if "crawl" in wanted:
-        crawl.run()
-        print()
-    if "language" in wanted:
-        language.run()
-        print()
-    if "extraction" in wanted:
-        extraction.run()
-        print()
-    if "metadata" in wanted:
-        metadata.run()
-        print()
-    if "dedup" in wanted:
-        dedup.run()
+    unknown = set(argv) - set(BENCHMARKS)
+    if unknown:
+        print(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+        return 2
+    for name, module in BENCHMARKS.items():
+        if not argv or name in argv:
+            module.run()
+            print()
     return 0
 
 
