@@ -254,6 +254,11 @@ def _row(label: str, result: CrawlResult, baseline: CrawlResult) -> str:
 
 
 def run() -> None:
+    from benchmarks.outlet import AEB
+
+    if not (AEB / "html").is_dir():
+        print(f"crawl: skipped, benchmark pages not found at {AEB}")
+        return
     print(f"crawl on loopback: {PAGES} AEB pages, 5 % of them about DeepSeek on Ascend "
           f"(goals: >= 0.8x bare Scrapy, >= 0.5x with tech navigation; RSS < 300 MB main, < 200 MB worker)")
     print(f"  {'crawler':<40}{'pages':>7}{'pages/s':>9}{'ratio':>9}{'CPU ms':>9}{'RSS main':>9}{'worker':>9}")

