@@ -63,7 +63,12 @@ _CHROME_TAGS = ("nav", "aside", "menu", "footer", "header")
 _CHROME_WORDS = ("related", "trending", "popular", "sidebar", "breadcrumb", "breadcrumbs", "most-read", "mostread",
                  "comments", "comment")
 _CHROME_HINT = re.compile("|".join(sorted({w[:7] for w in _CHROME_WORDS})))
-_HOLDS_ARTICLE = XPath("boolean(.//article | .//h1 | .//*[@itemprop='articleBody'])")
+
+
+def _holds_article(element: Any) -> bool:
+    """The element is or contains the article: an <article>, an <h1> or the articleBody."""
+    return (next(element.iter("article", "h1"), None) is not None or element.get("itemprop") == "articleBody"
+            or next(element.iterfind(".//*[@itemprop='articleBody']"), None) is not None)
 
 
 def _drop(elements: list[Any]) -> None:
@@ -79,7 +84,7 @@ def _in_article(element: Any) -> bool:
 def remove_chrome_tags(tree: Any) -> None:
     """Remove ``nav``, ``aside``, ``menu`` and the site's (not the article's) ``header``/``footer``."""
     found = [e for e in tree.iter(*_CHROME_TAGS) if e.tag in ("nav", "aside", "menu") or not _in_article(e)]
-    _drop([e for e in found if next(e.iter("article", "h1"), None) is None and e.get("itemprop") != "articleBody"])
+    _drop([e for e in found if not _holds_article(e)])
 
 
 def _chrome_box(element: Any) -> bool:
@@ -102,7 +107,7 @@ def remove_chrome_boxes(tree: Any) -> None:
         if (names[0] or names[1]) and _CHROME_HINT.search(f"{names[0] or ''} {names[1] or ''}".lower()) \
                 and _chrome_box(element):
             found.append(element)
-    _drop([e for e in found if not _HOLDS_ARTICLE(e)])
+    _drop([e for e in found if not _holds_article(e)])
 
 
 def remove_chrome(tree: Any) -> None:
@@ -205,7 +210,7 @@ def parse_page(page: str | bytes, encoding: str = "utf-8") -> Any:
     go through trafilatura's loader."""
     if isinstance(page, bytes):
         try:
-            tree = lxml_html.document_fromstring(page, parser=_parser(encoding)) if page.strip() else None
+            tree = lxml_html.document_fromstring(page, parser=_parser(encoding)) if page and not page.isspace() else None
         except LookupError:
             tree = load_html(html_to_unicode(f"charset={encoding}", page)[1])
         except (etree.ParserError, ValueError):  # "Document is empty" and the like

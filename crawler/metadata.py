@@ -82,10 +82,14 @@ def normalise_text(value: str | None) -> str:
 
 # --- reading the page ---------------------------------------------------------------------------
 
+def _meta_key(meta: Any) -> str:
+    return (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+
+
 def _metas(tree: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for meta in tree.iter("meta"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        key = _meta_key(meta)
         content = meta.get("content")
         if key and content and content.strip():
             out.setdefault(key, []).append(content.strip())
@@ -250,7 +254,7 @@ def headline_sources(tree: Any) -> list[str]:
     the JSON-LD headlines and names (a superset), as the headline resolver unescapes them."""
     out: list[str] = []
     for meta in tree.iter("meta"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        key = _meta_key(meta)
         if key in ("og:title", "twitter:title") and meta.get("content"):
             out.append(meta.get("content"))
     for script in tree.iter("script"):
