@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "newswatch.yaml"
 CONFIG_ENV = "NEWSWATCH_CONFIG"
+#: Overrides the file's ``state`` (a path, or a redis:// URL that makes this process one worker of many).
+STATE_ENV = "NEWSWATCH_STATE"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LANG = re.compile(r"^[a-z]{2}$")
 
@@ -90,6 +93,10 @@ class CrawlConfig:
     # take there before its worker is killed and the page counted as failed.
     workers: int = 1
     page_timeout: float = 60.0
+    # With a Redis state: seconds a worker waits, with the shared queue empty and no worker busy, before
+    # it closes (so cron still ends), and the seconds an alert claim or a tick lasts unless renewed.
+    idle_close: float = 10.0
+    lease: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,9 @@ class Config:
     health: list[AlertTarget]
     archive: Path
     state: Path
+    # The Redis URL when the state is shared by several workers (may hold a password: never log it,
+    # see mask_url); ``state`` is then unused.
+    redis_url: str | None = field(default=None, repr=False)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     retention_days: int = 90
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
@@ -115,6 +125,39 @@ class Config:
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
+
+
+def mask_url(url: str) -> str:
+    """*url* with its password replaced by ``***`` (for messages)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+            return parts._replace(netloc=netloc).geturl()
+    except ValueError:
+        return "<unparseable URL>"
+    return url
+
+
+def _state_location(file: Path, base: Path, value: str, key: str) -> tuple[Path, str | None]:
+    """(SQLite path, Redis URL or None) from the ``state`` value."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    if not match:
+        return base / value, None
+    scheme = match.group(1).lower()
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigError(file, key, f"unsupported state URL scheme {scheme!r} in {mask_url(value)} "
+                          "(a file path, or redis://, rediss://, unix://)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(file, key, f"invalid Redis URL {mask_url(value)}: {exc}") from None
+    if scheme != "unix" and not parts.hostname:
+        raise ConfigError(file, key, f"invalid Redis URL {mask_url(value)}: no host")
+    if parts.password:
+        secrets.register(parts.password)
+    return base / "data/state.sqlite3", value
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -324,7 +367,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
 
     cr = _Reader(file, top.get("crawl", dict, {}), "crawl", {"download_timeout", "max_page_bytes",
                  "max_listing_pages", "sitemap_max_age_days", "concurrent_per_domain", "obey_robots",
-                 "user_agent", "max_rechecks_per_source", "workers", "page_timeout"})
+                 "user_agent", "max_rechecks_per_source", "workers", "page_timeout", "idle_close", "lease"})
     crawl = CrawlConfig(
         download_timeout=float(cr.number("download_timeout", 30.0, 0.1)),
         max_page_bytes=cr.number("max_page_bytes", 5 * 1024 * 1024, 1024, integer=True),
@@ -336,6 +379,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         user_agent=cr.text("user_agent", None),
         workers=cr.number("workers", os.cpu_count() or 1, 0, 64, integer=True),
         page_timeout=float(cr.number("page_timeout", 60.0, 1.0, 3600.0)),
+        idle_close=float(cr.number("idle_close", 10.0, 0.5, 3600.0)),
+        lease=float(cr.number("lease", 60.0, 5.0, 3600.0)),
     )
     sources = _sources(file, top.get("sources", list, None, required=True), crawl)
 
@@ -357,6 +402,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         extract_failure_jump=float(hr.number("extract_failure_jump", HealthConfig.extract_failure_jump, 0.01, 1.0)),
     )
     names = list(topics.names)
+    state_value, state_key = top.text("state", "data/state.sqlite3"), "state"
+    if os.environ.get(STATE_ENV, "").strip():
+        state_value, state_key = os.environ[STATE_ENV].strip(), f"state (from ${STATE_ENV})"
+    state, redis_url = _state_location(file, base, state_value, state_key)
     return Config(
         path=file,
         sources=sources,
@@ -364,7 +413,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         alerts=_targets(file, top.get("alerts", list, None), "alerts", names, routed=True) if with_targets else [],
         health=_targets(file, top.get("health", list, None), "health", names, routed=False) if with_targets else [],
         archive=base / top.text("archive", "data/archive.jsonl"),
-        state=base / top.text("state", "data/state.sqlite3"),
+        state=state,
+        redis_url=redis_url,
         dedup=dedup,
         retention_days=top.number("retention_days", 90, 1, integer=True),
         crawl=crawl,

@@ -33,6 +33,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -58,6 +59,11 @@ class StateError(Exception):
 
 class StateWriteError(StateError):
     """A write to the state failed (disk full, I/O error): nothing of that transaction was kept."""
+
+
+class IndexChanged(Exception):
+    """A shared state refused an original: a story recorded since its duplicate check shares its text
+    hash or a band key (another worker got there first). Nothing was written; check again and commit."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,9 @@ class ArticleCommit:
     # For a page dropped for matching no topic: the version fetched (ISO 8601). A feed or sitemap entry
     # updated later than this makes the URL worth fetching again (see recheck_after()).
     recheck_after: str | None = None
+    # For an original: StateStore.index_version() read before its duplicate check. A shared store refuses
+    # the commit (IndexChanged) when a story recorded since could be an earlier copy.
+    index_seq: int | None = None
 
 
 @dataclass
@@ -109,7 +118,12 @@ class OutboxRow:
 
 
 class StateStore(ABC):
-    """The state interface the crawler codes against (see docs/DESIGN.md, "State")."""
+    """The state interface the crawler codes against (see docs/DESIGN.md, "State").
+
+    ``shared`` stores (Redis) are used by several workers at once; the others by one run at a time,
+    under the run lock, so claims and index versions are trivial there."""
+
+    shared = False
 
     # Run lock and lifetime.
     @abstractmethod
@@ -200,6 +214,19 @@ class StateStore(ABC):
     @abstractmethod
     def pending(self, target_id: str | None = None, story_id: str | None = None) -> list[OutboxRow]:
         """Undelivered alerts, oldest first (optionally of one target and/or one story)."""
+
+    def claim(self, row_ids: Sequence[int]) -> list[int]:
+        """Claim pending rows for sending: the ids this process may send now (a lease in a shared store;
+        delivered rows and rows another worker holds are left out)."""
+        pending = {row.id for row in self.pending()}
+        return [row_id for row_id in row_ids if row_id in pending]
+
+    def release(self, row_ids: Sequence[int]) -> None:
+        """Give up claims without an outcome (the run is stopping): another worker may send them."""
+
+    def index_version(self) -> int:
+        """A number that grows whenever an original story is recorded (see ArticleCommit.index_seq)."""
+        return 0
 
     @abstractmethod
     def mark_delivered(self, row_id: int) -> None: ...
@@ -475,7 +502,7 @@ class SqliteState(StateStore):
             return 0
         if article.fingerprint is not None:
             fp = article.fingerprint
-            url = str((article.record or {}).get("url") or article.urls[0])
+            url = str((article.record or {}).get("url") or (article.urls[0] if article.urls else ""))
             _insert_story(conn, article.story_id, url, article.source, fp.text_hash, fp.band_keys,
                           fp.signature, article.published, article.seen_at)
         queued = sum(_insert_outbox(conn, article.story_id, target_id, payload, now)
@@ -701,15 +728,28 @@ class RunLock:
         self._handle = None
 
 
-def open_state(path: str | os.PathLike[str]) -> StateStore:
-    """Open (creating if missing, migrating if old) the state store at ``path``."""
+def open_state(path: str | os.PathLike[str], *, worker: str = "", retention_days: int = 90,
+               lease: float = 60.0) -> StateStore:
+    """Open the state store at ``path``: a SQLite file (created if missing, migrated if old), or a
+    ``redis://``/``rediss://``/``unix://`` URL shared with other workers (``worker`` names this one)."""
+    text = str(path)
+    if text.split("://", 1)[0].lower() in ("redis", "rediss", "unix") and "://" in text:
+        from crawler.redis_state import RedisState
+
+        return RedisState(text, worker or default_worker(), retention_days=retention_days, lease=lease)
     return SqliteState(path)
+
+
+def default_worker() -> str:
+    """This process's worker name: ``$NEWSWATCH_WORKER``, else host name and PID."""
+    return os.environ.get("NEWSWATCH_WORKER", "").strip() or f"{socket.gethostname()}-{os.getpid()}"
 
 
 __all__: list[str] = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "ArticleCommit",
+    "IndexChanged",
     "OutboxRow",
     "RunLock",
     "SqliteState",
@@ -717,5 +757,6 @@ __all__: list[str] = [
     "StateStore",
     "StateWriteError",
     "StoryFingerprint",
+    "default_worker",
     "open_state",
 ]

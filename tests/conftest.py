@@ -21,3 +21,24 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 for _name in _PROXY_VARS:
     os.environ.pop(_name, None)
     os.environ.pop(_name.upper(), None)
+
+
+@pytest.fixture(scope="session")
+def _redis_process(tmp_path_factory: pytest.TempPathFactory):
+    from tests.support.redis_server import RedisServer
+
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(_redis_process):
+    """A running redis-server on loopback, emptied for each test."""
+    if _redis_process.process is None:
+        _redis_process.start()
+    _redis_process.flush()
+    return _redis_process

@@ -14,7 +14,7 @@ import pytest
 from scrapy import signals
 from scrapy.utils.test import get_crawler
 
-from crawler.state import MIGRATIONS, SCHEMA_VERSION, ArticleCommit, OutboxRow, SqliteState, StateError, StateStore, open_state
+from crawler.state import MIGRATIONS, SCHEMA_VERSION, ArticleCommit, SqliteState, StateError, StateStore, open_state
 
 DAY = 86400
 
@@ -164,61 +164,6 @@ def test_lock_held_by_another_process_and_freed_when_it_dies(tmp_path):
         child.stdout.close()
 
 
-def test_urls_and_validators(state):
-    assert not state.is_known_url("https://a.example/1")
-    state.mark_url("https://a.example/1", "a")
-    state.mark_url("https://a.example/1", "a")
-    assert state.is_known_url("https://a.example/1")
-    assert state.get_validators("https://a.example/feed") == (None, None)
-    state.set_validators("https://a.example/feed", '"abc"', "Tue, 01 Apr 2025 10:00:00 GMT")
-    assert state.get_validators("https://a.example/feed") == ('"abc"', "Tue, 01 Apr 2025 10:00:00 GMT")
-    state.set_validators("https://a.example/feed", None, "Wed, 02 Apr 2025 10:00:00 GMT")
-    assert state.get_validators("https://a.example/feed") == (None, "Wed, 02 Apr 2025 10:00:00 GMT")
-    state.set_validators("https://a.example/feed", None, None)
-    assert state.get_validators("https://a.example/feed") == (None, None)
-
-
-def test_stories_and_band_lookup(state):
-    state.add_story("s1", "https://a.example/1", "a", "h1", [b"k1", b"k2"], b"\x01" * 8, None, "2025-04-01T10:00:00Z")
-    state.add_story("s2", "https://b.example/1", "b", "h2", [b"k2", b"k3"], b"\x02" * 8, "2025-04-01", None)
-    # A second recording of s1 changes nothing: the first one wins.
-    state.add_story("s1", "https://a.example/1", "a", "other", [b"k9"], b"\x09" * 8, None, None)
-    assert state.story_count() == 2
-    assert state.find_exact("h1") == "s1"
-    assert state.find_exact("other") is None
-    assert state.near_candidates([b"k2"]) == ["s1", "s2"]
-    assert state.near_candidates([b"k3", b"k1", b"zz"]) == ["s1", "s2"]
-    assert state.near_candidates([b"k9"]) == []
-    assert state.near_candidates([]) == []
-    assert state.get_signature("s1") == b"\x01" * 8
-    assert state.get_signature("nope") is None
-
-
-def test_outbox(state):
-    assert state.enqueue("s1", "slack", {"title": "Ascend 910C", "topics": ["huawei-ascend"]}) is True
-    assert state.enqueue("s1", "slack", {"title": "changed"}) is False  # one alert per (story, target)
-    assert state.enqueue("s1", "email", {"title": "Ascend 910C"}) is True
-    assert state.enqueue("s2", "slack", {"title": "H800"}) is True
-    rows = state.pending()
-    assert [(r.story_id, r.target_id) for r in rows] == [("s1", "slack"), ("s1", "email"), ("s2", "slack")]
-    assert isinstance(rows[0], OutboxRow)
-    assert rows[0].payload == {"title": "Ascend 910C", "topics": ["huawei-ascend"]}
-    assert (rows[0].status, rows[0].attempts, rows[0].last_error) == ("pending", 0, None)
-    assert rows[0].created_at.endswith("+00:00")
-    assert [r.story_id for r in state.pending("slack")] == ["s1", "s2"]
-    assert [(r.story_id, r.target_id) for r in state.pending("slack", story_id="s2")] == [("s2", "slack")]
-    assert [r.target_id for r in state.pending(story_id="s1")] == ["slack", "email"]
-
-    state.mark_failed(rows[0].id, "HTTP 503 from hooks.slack.com")
-    state.mark_delivered(rows[1].id)
-    failed = state.pending("slack")[0]
-    assert (failed.attempts, failed.last_error, failed.status) == (1, "HTTP 503 from hooks.slack.com", "pending")
-    assert [r.target_id for r in state.pending()] == ["slack", "slack"]
-    assert state.outbox_counts() == {"pending": 2, "delivered": 1}
-    with pytest.raises(KeyError):
-        state.mark_delivered(12345)
-
-
 def test_delivery_survives_a_killed_process(tmp_path):
     """A delivery recorded just before the process is killed is still there."""
     path = tmp_path / "state.sqlite"
@@ -235,13 +180,6 @@ def test_delivery_survives_a_killed_process(tmp_path):
         assert [r.story_id for r in store.pending()] == ["s2"]
     finally:
         store.close()
-
-
-def test_health_records(state):
-    assert state.get_health("source/hdblog") is None
-    state.set_health("source/hdblog", {"consecutive_failures": 2, "last_ok": "2025-04-01T10:00:00+00:00"})
-    state.set_health("source/hdblog", {"consecutive_failures": 3, "last_ok": "2025-04-01T10:00:00+00:00"})
-    assert state.get_health("source/hdblog") == {"consecutive_failures": 3, "last_ok": "2025-04-01T10:00:00+00:00"}
 
 
 def test_prune_keeps_pending_alerts_and_their_stories(tmp_path):
@@ -295,23 +233,3 @@ def test_outbox_payload_is_json(state, tmp_path):
     stored = conn.execute("SELECT payload FROM outbox").fetchone()[0]
     conn.close()
     assert json.loads(stored) == payload
-
-
-@pytest.mark.parametrize(("commits", "expected"), [
-    # dropped for matching no topic: the version seen is kept
-    ([{"recheck_after": "2026-03-02T10:00:00+01:00"}], "2026-03-02T10:00:00+01:00"),
-    # dropped again after a re-check: the newer version
-    ([{"recheck_after": "2026-03-02T10:00:00+01:00"}, {"recheck_after": "2026-03-03"}], "2026-03-03T00:00:00+00:00"),
-    # it became a story: never re-checked
-    ([{"recheck_after": "2026-03-02T10:00:00+01:00"}, {"story_id": "00000000000000aa", "record": {"url": "u"}}],
-     None),
-    # another kind of page (no article, not HTML): never re-checked
-    ([{}], None),
-])
-def test_recheck_stamp_follows_the_last_commit(state, commits, expected):
-    for extra in commits:
-        state.commit(ArticleCommit(source="a", urls=["https://a.example/1", "https://a.example/1?amp"], **extra))
-    want = None if expected is None else datetime.fromisoformat(expected).timestamp()
-    assert state.recheck_after("https://a.example/1") == want
-    assert state.recheck_after("https://a.example/1?amp") == want
-    assert state.recheck_after("https://a.example/unknown") is None
