@@ -55,6 +55,11 @@ class NewswatchAddon:
             "ROBOTSTXT_OBEY": config.crawl.obey_robots,
             "USER_AGENT": config.crawl.user_agent or DEFAULT_USER_AGENT,
         }
+        if config.redis_url is not None:
+            # One worker of a shared crawl: scrapy-redis's queue and a per-tick duplicate filter.
+            from crawler.scheduling import shared_settings
+
+            derived.update(shared_settings(config.redis_url))
         for name, value in derived.items():
             settings.set(name, value, priority="addon")
 

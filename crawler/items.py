@@ -68,6 +68,9 @@ class Story:
     # ``fingerprint`` for an original: what the near-duplicate index keeps (neither is archived).
     text_fingerprint: StoryFingerprint | None = None
     fingerprint: StoryFingerprint | None = None
+    # The state's index version when the dedup stage looked for earlier copies (a shared state refuses
+    # the commit of an original if a story recorded since could be one; see crawler.state.IndexChanged).
+    index_seq: int | None = None
     # Set when the response was not an HTML page: its content type (the extract stage drops it).
     not_html: str | None = None
 

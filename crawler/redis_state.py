@@ -223,6 +223,8 @@ if redis.call('GET', 'nw:tick') == ARGV[2] then redis.call('PEXPIRE', 'nw:tick',
 if ARGV[4] == '1' then
   redis.call('ZADD', 'nw:tick:' .. ARGV[2] .. ':busy', ARGV[5], ARGV[1])
   redis.call('EXPIRE', 'nw:tick:' .. ARGV[2] .. ':busy', 86400)
+else
+  redis.call('ZREM', 'nw:tick:' .. ARGV[2] .. ':busy', ARGV[1])
 end
 return 0
 """

@@ -13,6 +13,11 @@ Built by Scrapy before the engine, so before any pipeline, middleware or request
 * closes the store last: at ``spider_closed``, which Scrapy sends after every pipeline has closed (not at
   ``engine_stopped``: a SIGTERM while the spider closes fires that one while the alert stage still drains).
 
+With a Redis state (several workers, see ``crawler/redis_state.py``) there is no run lock: the run joins
+the running *tick* or starts one (and then seeds it: only the tick's first worker requests the feeds,
+sitemaps and listings), renews its liveness every second, and stays open while the shared queue holds
+requests or another worker is busy; it closes after ``crawl.idle_close`` seconds with nothing to do.
+
 Components reach it with :func:`run_state`.
 """
 
@@ -21,21 +26,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import time
+
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler.addon import config_of, stop
 from crawler.config import Config
-from crawler.state import RunLock, StateError, StateStore, open_state
+from crawler.config import mask_url
+from crawler.state import RunLock, StateError, StateStore, default_worker, open_state
 
 logger = logging.getLogger(__name__)
 
 #: Stats key set when a write failed; ``scrapy crawl`` then exits with :data:`FATAL_EXIT`.
 FATAL_STAT = "newswatch/fatal"
 FATAL_EXIT = 3
+#: Seconds between a shared-state worker's liveness renewals (and busy reports).
+HEARTBEAT_SECONDS = 1.0
 
 
 class RunState:
@@ -49,12 +60,26 @@ class RunState:
         self._incomplete: set[str] = set()
         # Canonical URLs of the articles requested (or fetched under another URL) in this run.
         self.requested: set[str] = set()
+        self.worker = default_worker()
+        self.shared = config.redis_url is not None
+        # The tick's first worker seeds it; a worker joining a running tick takes requests from the queue.
+        self.seeding = True
+        self._idle_since: float | None = None
+        self._beat: task.LoopingCall | None = None
         self._lock = RunLock(config.state)
         self._state: StateStore | None = None
         try:
-            self.locked_out = not self._lock.acquire()
-            if not self.locked_out:
-                self._state = open_state(config.state)
+            if config.redis_url is not None:
+                self.locked_out = False
+                self._state = open_state(config.redis_url, worker=self.worker,
+                                         retention_days=config.retention_days, lease=config.crawl.lease)
+                self.seeding = self._state.join_tick()  # type: ignore[attr-defined]
+                logger.info("Worker %s %s tick on %s", self.worker,
+                            "starts a" if self.seeding else "joins the running", mask_url(config.redis_url))
+            else:
+                self.locked_out = not self._lock.acquire()
+                if not self.locked_out:
+                    self._state = open_state(config.state)
         except StateError as exc:
             self._lock.release()
             stop(f"State error: {exc}")
@@ -75,6 +100,8 @@ class RunState:
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self._engine_stopped, signal=signals.engine_stopped)
+        if self.shared:
+            crawler.signals.connect(self._spider_idle, signal=signals.spider_idle)
         self._opened = False
         self._closed: Deferred[None] = Deferred()
 
@@ -102,8 +129,28 @@ class RunState:
         self._validators[url] = (etag, modified)
 
     def feed_incomplete(self, url: str) -> None:
-        """An article of this feed failed: keep the feed "changed" for the next run."""
+        """An article of this feed failed: keep the feed "changed" for the next run (in a shared state,
+        for every worker of the tick: the feed's worker stores its validators)."""
         self._incomplete.add(url)
+        if self.shared:
+            try:
+                self.state.mark_incomplete(url)  # type: ignore[attr-defined]
+            except StateError as exc:
+                self.fail(exc)
+
+    def claim_request(self, url: str) -> bool:
+        """True the first time this run -- in a shared state, any worker of the tick -- asks for the
+        article at canonical *url*; a later link to it is a duplicate link."""
+        if url in self.requested:
+            return False
+        self.requested.add(url)
+        if self.shared:
+            try:
+                return bool(self.state.claim_request(url))  # type: ignore[attr-defined]
+            except StateError as exc:
+                self.fail(exc)
+                return False
+        return True
 
     # -- failure --------------------------------------------------------------------------------
     def fail(self, exc: BaseException) -> None:
@@ -137,12 +184,68 @@ class RunState:
     # -- end of run -----------------------------------------------------------------------------
     def _spider_opened(self, spider: Spider) -> None:
         self._opened = True
+        if self.shared:
+            self._beat = task.LoopingCall(self._heartbeat)
+            self._beat.start(HEARTBEAT_SECONDS, now=False)
+
+    # -- several workers --------------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        engine = self._engine()
+        try:
+            return engine is not None and not engine.spider_is_idle()
+        except RuntimeError:  # the engine's slot is gone: closing
+            return False
+
+    def _heartbeat(self) -> None:
+        if self._state is None or self.fatal:
+            return
+        busy = self._busy()
+        try:
+            self.state.heartbeat(busy)  # type: ignore[attr-defined]
+        except StateError as exc:
+            self.fail(exc)
+            return
+        if not busy:
+            self._wake()
+
+    def _wake(self) -> None:
+        """An idle engine looks at its scheduler again only every 5 s (its own heartbeat); requests other
+        workers pushed to the shared queue meanwhile are taken within a second instead."""
+        slot = getattr(self._engine(), "_slot", None)
+        nextcall = getattr(slot, "nextcall", None)
+        if nextcall is not None and slot.scheduler.has_pending_requests():
+            nextcall.schedule()
+
+    def _spider_idle(self, spider: Spider) -> None:
+        """Idle with a shared queue: stay while another worker may still discover requests; close after
+        ``crawl.idle_close`` seconds of nothing anywhere (scrapy-redis's MAX_IDLE_TIME_BEFORE_CLOSE)."""
+        if self.fatal or self._state is None:
+            return
+        try:
+            busy = self.state.others_busy(3 * HEARTBEAT_SECONDS)  # type: ignore[attr-defined]
+        except StateError as exc:
+            self.fail(exc)
+            return
+        now = time.monotonic()
+        if busy:
+            self._idle_since = None
+            raise DontCloseSpider
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < self.config.crawl.idle_close:
+            raise DontCloseSpider
+        logger.info("Worker %s: nothing to do for %.0f s, closing", self.worker, now - self._idle_since)
 
     def _spider_closed(self, spider: Spider, reason: str) -> None:
+        if self._beat is not None and self._beat.running:
+            self._beat.stop()
         try:
             if reason == "finished" and not self.fatal:
+                incomplete = set(self._incomplete)
+                if self.shared and self._validators:
+                    incomplete |= self.state.incomplete()  # type: ignore[attr-defined]
                 for url, (etag, modified) in self._validators.items():
-                    if url not in self._incomplete:
+                    if url not in incomplete:
                         self.state.set_validators(url, etag, modified)
         except StateError as exc:
             self.fail(exc)
@@ -176,8 +279,7 @@ class RunState:
         if story.url in story.fetched_urls:
             return False
         if story.url not in self.requested and not self.state.is_known_url(story.url):
-            self.requested.add(story.url)
-            return False
+            return not self.claim_request(story.url)
         return True
 
 def run_state(crawler: Any) -> RunState:

@@ -51,10 +51,9 @@ class SeenUrlsMiddleware:
 
     def _skip_request(self, request: Request) -> bool:
         url = canonical_url(request.url)
-        if url in self.run.requested:
+        if not self.run.claim_request(url):
             self.stats.inc_value("newswatch/duplicate_link")
             return True
-        self.run.requested.add(url)
         if self.run.state.is_known_url(url):
             if self._updated_since_dropped(request, url):
                 return False

@@ -620,6 +620,16 @@ class SqliteState(StateStore):
             for row in rows
         ]
 
+    def claim(self, row_ids: Sequence[int]) -> list[int]:
+        """One run at a time holds the file (the run lock): every pending row given is this run's."""
+        if not row_ids:
+            return []
+        wanted = [int(row_id) for row_id in row_ids]
+        placeholders = ",".join("?" * len(wanted))
+        rows = self._query(f"SELECT id FROM outbox WHERE status = 'pending' AND id IN ({placeholders})", wanted)
+        pending = {row[0] for row in rows}
+        return [row_id for row_id in wanted if row_id in pending]
+
     def _update_row(self, row_id: int, sql: str, params: tuple[Any, ...]) -> None:
         with self._tx() as conn:
             if conn.execute(sql, (*params, row_id)).rowcount != 1:

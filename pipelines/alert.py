@@ -190,6 +190,8 @@ class AlertPipeline:
     def _count(self, result: JobResult) -> None:
         if result.ok:
             self.stats.inc_value("alerts/sent", len(result.job.rows))
+        elif result.elsewhere:
+            self.stats.inc_value("alerts/claimed_elsewhere", len(result.job.rows))
         elif result.stopped:
             self.stats.inc_value("alerts/left_pending", len(result.job.rows))
         else:

@@ -6,10 +6,17 @@ committed but not yet marked (a run killed between its commit and its append), f
 tail for those ``story_id`` values, so a kill between an append and its mark repeats nothing. The archive
 never holds two whole lines for one story, and every committed story reaches it. A cut last line (a kill
 mid-write, a full disk) is left alone and the next line starts fresh; readers skip it.
+
+Several workers: ``archive`` may name ``{worker}`` (each worker appends to its own file), or several
+workers on one host share one file -- each append of whole lines holds an exclusive ``flock`` on it, so
+lines never interleave. With a Redis state a worker archives the stories it committed, and takes over
+those of a worker that is gone (at its start and its end), reading the tail of every archive file the
+path names first: a story appended by the dead worker is marked, not appended again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -27,6 +34,23 @@ from crawler.state import StateError
 logger = logging.getLogger(__name__)
 
 _TAIL_BLOCK = 1 << 20
+#: Lines read back beyond the stories pending, for the lines other workers appended to a shared file since.
+TAIL_SLACK = 2000
+WORKER_FIELD = "{worker}"
+
+
+def archive_path(template: str | Path, worker: str) -> Path:
+    """The archive file this worker appends to (``{worker}`` replaced by its name)."""
+    return Path(str(template).replace(WORKER_FIELD, worker))
+
+
+def archive_glob(template: str | Path) -> list[Path]:
+    """Every archive file *template* names: one file, or each worker's when it holds ``{worker}``."""
+    text = str(template)
+    if WORKER_FIELD not in text:
+        return [Path(text)]
+    path = Path(text)
+    return sorted(path.parent.glob(path.name.replace(WORKER_FIELD, "*")))
 
 
 def tail_story_ids(path: Path, lines: int) -> set[str]:
@@ -53,18 +77,22 @@ def tail_story_ids(path: Path, lines: int) -> set[str]:
 
 
 class ArchivePipeline:
-    def __init__(self, run: RunState, path: Path) -> None:
+    def __init__(self, run: RunState, path: Path, siblings: Sequence[Path] = ()) -> None:
         self.run = run
         self.stats = run.stats
         self.path = path
+        # Other workers' files (the path's ``{worker}``), read for a dead worker's last appends.
+        self.siblings = list(siblings)
         self.file: IO[str] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ArchivePipeline":
-        path = crawler.settings.get("NEWSWATCH_ARCHIVE_PATH")
-        if not path:
+        template = crawler.settings.get("NEWSWATCH_ARCHIVE_PATH")
+        if not template:
             raise NotConfigured("no archive path (NEWSWATCH_ARCHIVE_PATH)")
-        return cls(run_state(crawler), Path(path))
+        run = run_state(crawler)
+        return cls(run, archive_path(template, run.worker),
+                   archive_glob(template) if WORKER_FIELD in str(template) else [])
 
     def _open(self) -> IO[str]:
         if self.file is None:
@@ -80,10 +108,16 @@ class ArchivePipeline:
 
     def _append(self, records: Sequence[dict[str, object]]) -> None:
         out = self._open()
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
-        os.fsync(out.fileno())  # on disk before the mark that says so
+        data = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+        # Whole lines under an exclusive lock: workers sharing the file never interleave (O_APPEND writes
+        # each chunk at the end; the lock keeps one worker's chunks together).
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+        try:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())  # on disk before the mark that says so
+        finally:
+            fcntl.flock(out.fileno(), fcntl.LOCK_UN)
 
     def _ship(self, records: Sequence[dict[str, object]], story_ids: Sequence[str]) -> None:
         """Append *records*, then mark *story_ids* archived; a failed write stops the run (nothing is lost:
@@ -102,6 +136,10 @@ class ArchivePipeline:
         self.stats.inc_value("archive/written", len(records))
 
     def open_spider(self) -> None:
+        self._recover()
+
+    def _recover(self) -> None:
+        """Append what was committed and not archived (by an earlier run, or a worker that is gone)."""
         try:
             pending = self.run.state.archive_pending()
         except StateError as exc:
@@ -109,7 +147,10 @@ class ArchivePipeline:
             return
         if not pending:
             return
-        present = tail_story_ids(self.path, len(pending))
+        lines = len(pending) + (TAIL_SLACK if self.run.shared else 0)
+        present: set[str] = set()
+        for path in dict.fromkeys([self.path, *self.siblings]):
+            present |= tail_story_ids(path, lines)
         missing = [record for story_id, record in pending if story_id not in present]
         logger.info("Archive: %d committed stories left by an earlier run (%d already in %s)",
                     len(pending), len(pending) - len(missing), self.path)
@@ -122,6 +163,8 @@ class ArchivePipeline:
         return item
 
     def close_spider(self) -> None:
+        if self.run.shared and not self.run.fatal:
+            self._recover()  # a worker that died during the tick
         if self.file is not None:
             try:
                 self.file.close()

@@ -26,10 +26,12 @@ from crawler.alerts.delivery import AlertTargetLike, wants
 from crawler.alerts.formatters import story_payload
 from crawler.items import QuietDrop, Story
 from crawler.run import run_state
-from crawler.state import ArticleCommit, StateError, StateStore
+from crawler.state import ArticleCommit, IndexChanged, StateError, StateStore
 
 logger = logging.getLogger(__name__)
 
+#: Times an original is checked again when other workers keep recording possible earlier copies first.
+MAX_RECHECKS = 10
 #: Dropped pages committed in one transaction (see :meth:`CommitPipeline.item_dropped`).
 PAGE_BATCH = 100
 PAGE_BATCH_SECONDS = 2.0
@@ -44,8 +46,11 @@ class CommitFailed(QuietDrop):
 
 class CommitPipeline:
     def __init__(self, state: StateStore, stats: Any, targets: Sequence[AlertTargetLike], baseline: bool,
-                 on_failure: Callable[[BaseException], None]) -> None:
+                 on_failure: Callable[[BaseException], None],
+                 redecide: Callable[[Story], None] | None = None) -> None:
         self.state = state
+        # The dedup stage's decision, made again when a shared state refuses an original (IndexChanged).
+        self.redecide = redecide
         self.stats = stats
         self.targets = list(targets)
         self.baseline = baseline
@@ -56,7 +61,13 @@ class CommitPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "CommitPipeline":
         run = run_state(crawler)
-        pipeline = cls(run.state, crawler.stats, config_of(crawler.settings).alerts, run.baseline, run.fail)
+        redecide = None
+        if run.state.shared:
+            from pipelines.dedup import DedupPipeline
+
+            redecide = DedupPipeline.from_crawler(crawler).decide
+        pipeline = cls(run.state, crawler.stats, config_of(crawler.settings).alerts, run.baseline, run.fail,
+                       redecide)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
@@ -71,17 +82,29 @@ class CommitPipeline:
         return [(target.id, payload) for target in interested]
 
     def process_item(self, item: Story) -> Story:
-        record = item.record()
-        queued = self._commit(ArticleCommit(
-            source=item.source,
-            urls=item.aliases,
-            story_id=item.story_id,
-            record=record,
-            fingerprint=item.fingerprint,
-            published=item.published,
-            seen_at=item.fetched_at or None,
-            alerts=self.alerts_for(item, record),
-        ))
+        for attempt in range(MAX_RECHECKS + 1):
+            record = item.record()
+            try:
+                queued = self._commit(ArticleCommit(
+                    source=item.source,
+                    urls=item.aliases,
+                    story_id=item.story_id,
+                    record=record,
+                    fingerprint=item.fingerprint,
+                    published=item.published,
+                    seen_at=item.fetched_at or None,
+                    alerts=self.alerts_for(item, record),
+                    index_seq=item.index_seq,
+                ))
+                break
+            except IndexChanged:
+                # Another worker recorded a story that may be an earlier copy of this one since the dedup
+                # stage looked: look again, so one of the two is the original and the other its duplicate.
+                if self.redecide is None or attempt == MAX_RECHECKS:
+                    raise
+                self.stats.inc_value("dedup/rechecked")
+                self.redecide(item)
+        item.text_fingerprint = None
         self.stats.inc_value("commit/stories")
         if queued:
             self.stats.inc_value("alerts/queued", queued)

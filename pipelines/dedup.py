@@ -57,11 +57,17 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Story) or not item.text:
             return item
+        self.decide(item)
+        return item
+
+    def decide(self, item: Story) -> None:
+        """Set the item's duplicate fields (and the fingerprint of an original). The commit stage calls it
+        again when a shared state saw another worker record a possible earlier copy meanwhile."""
+        item.index_seq = self.state.index_version() if self.state.shared else None
         kind, duplicate_of, similarity = self.dedup.check(item.story_id, item.text, item.text_fingerprint)
         item.duplicate_kind = kind
         item.duplicate_of = duplicate_of
         item.fingerprint = self.dedup.fingerprint_if_original(item.text, duplicate_of)
-        item.text_fingerprint = None
         if kind is None:
             self.stats.inc_value("dedup/new")
             for topic in item.topics:
@@ -76,4 +82,3 @@ class DedupPipeline:
                 item.source,
                 duplicate_of,
             )
-        return item

@@ -80,6 +80,8 @@ class NewsSpider(Spider):
         except NotConfigured:  # locked out: the run extension has said so
             return
         self.config = config_of(self.crawler.settings)
+        if not self.run.seeding:  # a worker joining a running tick: its requests are in the shared queue
+            return
         for source in self.config.sources:
             self.crawler.stats.inc_value("newswatch/sources")
             for url in source.feeds:

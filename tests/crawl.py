@@ -44,6 +44,41 @@ def read_archive(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+@dataclass
+class Worker:
+    """A ``scrapy crawl news`` started with :func:`start_crawl`, still running or finished."""
+
+    name: str
+    process: subprocess.Popen[str]
+    stats_file: Path
+
+    def finish(self, timeout: float = 180) -> CrawlResult:
+        out, _ = self.process.communicate(timeout=timeout)
+        stats = json.loads(self.stats_file.read_text(encoding="utf-8")) if self.stats_file.exists() else {}
+        return CrawlResult(self.process.returncode, out, stats)
+
+
+def start_crawl(config: dict[str, Any], tmp_path: Path, *, env: dict[str, str] | None = None,
+                settings: dict[str, str] | None = None, name: str = "run") -> Worker:
+    """Write *config* (if not written yet) and start ``scrapy crawl news`` on it without waiting: several
+    started at once on one Redis state are workers of one crawl."""
+    config_file = tmp_path / "newswatch.yaml"
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    stats_file = tmp_path / f"{name}-stats.json"
+    stats_file.unlink(missing_ok=True)
+    full_env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    full_env.update({"NEWSWATCH_CONFIG": str(config_file), "NEWSWATCH_STATS_FILE": str(stats_file),
+                     "NEWSWATCH_WORKER": name,
+                     "PYTHONWARNINGS": "error::DeprecationWarning,ignore:'imghdr' is deprecated:DeprecationWarning"})
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "news", *FAST]
+    for key, value in (settings or {}).items():
+        cmd += ["-s", f"{key}={value}"]
+    process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    return Worker(name, process, stats_file)
+
+
 def run_crawl(config: dict[str, Any], tmp_path: Path, *spider_args: str, env: dict[str, str] | None = None,
               settings: dict[str, str] | None = None, timeout: float = 180, name: str = "run") -> CrawlResult:
     """Write *config* to ``tmp_path/newswatch.yaml`` and run ``scrapy crawl news -a ARG…`` on it."""

@@ -28,7 +28,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -181,6 +181,7 @@ class JobResult:
     error: str | None = None
     marked: bool = True
     stopped: bool = False  # not sent because the run is stopping: still pending, nothing recorded
+    elsewhere: bool = False  # every row was claimed (or sent) by another worker
 
 
 @dataclass
@@ -298,6 +299,12 @@ class Outbox:
             return format_digest(kind, payloads, job.heading, target.topics)
         return format_story(kind, payloads[0], target.topics)
 
+    def _release(self, job: Job) -> None:
+        try:
+            self.state.release(job.row_ids)
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            pass
+
     def run(self, job: Job) -> JobResult:
         """Send *job* (retrying with backoff), then mark its rows delivered or failed. Blocks."""
         channel = self.channels[job.target_id]
@@ -310,11 +317,28 @@ class Outbox:
             with self._lock:
                 run.failed.update(job.row_ids)
             return JobResult(job, False, 0, "skipped: target failing in this run", marked=False)
+        # One sender per row, whatever the number of workers: rows another worker holds (or has sent) are
+        # left out; the claim is renewed before each attempt (a lease in a shared state).
+        try:
+            claimed = set(self.state.claim(job.row_ids))
+        except Exception as exc:  # noqa: BLE001 - a state that cannot be reached: nothing is sent
+            self.write_error = self.write_error or str(exc)
+            self.stopping.set()
+            return JobResult(job, False, 0, "skipped: the state cannot be reached", marked=False, stopped=True)
+        if len(claimed) < len(job.rows):
+            if not claimed:
+                return JobResult(job, False, 0, "claimed by another worker", marked=False, elsewhere=True)
+            job = replace(job, rows=[row for row in job.rows if row.id in claimed])
+
+        def renew() -> None:
+            self.state.claim(job.row_ids)
+
         ok, attempts, status = send_with_retries(
             channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id,
-            stopping=self.stopping,
+            stopping=self.stopping, before_attempt=renew,
         )
         if not ok and self.stopping.is_set():
+            self._release(job)
             return JobResult(job, False, attempts, "stopped before delivery", marked=False, stopped=True)
         error = None if ok else f"{channel.kind} delivery failed after {attempts} attempt(s): {status}"
         marked = True
@@ -353,6 +377,7 @@ def send_with_retries(
     *,
     label: str = "",
     stopping: threading.Event | None = None,
+    before_attempt: Callable[[], None] | None = None,
 ) -> tuple[bool, int, str]:
     """Send *message*, retrying up to *retries* times after ``backoff``, ``2*backoff``, … seconds.
 
@@ -364,6 +389,8 @@ def send_with_retries(
             sleep(backoff * 2 ** (attempt - 1))
         if stopping is not None and stopping.is_set():
             return False, attempts, "STOPPED"
+        if before_attempt is not None:
+            before_attempt()
         attempts += 1
         ok, status = channel.send_once(message)
         if ok:

@@ -73,14 +73,17 @@ def _ensure_logging() -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
 
 
-def resolve_archive(args: argparse.Namespace) -> Path:
-    """``--archive`` if given, else the ``archive`` key of the config.
+def resolve_archive(args: argparse.Namespace) -> Path | list[Path]:
+    """``--archive`` if given (once, or several times: one archive), else the ``archive`` key of the config.
+
+    Each may be a glob or name ``{worker}`` (the files of several workers).
 
     The config is ``python -m crawler --config FILE`` when the main parser gave one, else
     ``$NEWSWATCH_CONFIG``, else newswatch.yaml.
     """
     if args.archive:
-        return Path(args.archive)
+        paths = [Path(each) for each in args.archive]
+        return paths[0] if len(paths) == 1 else paths
     config_path = getattr(args, "config", None) or os.environ.get("NEWSWATCH_CONFIG") or "newswatch.yaml"
     try:
         # Imported here so `review --archive FILE` works without (and tests do not depend on) the config module.
@@ -203,7 +206,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if ids:
             sys.stderr.write(f"story id prefix {args.story_id!r} is ambiguous: {', '.join(sorted(ids)[:10])}\n")
         else:
-            sys.stderr.write(f"no story {args.story_id!r} in {archive}\n")
+            sys.stderr.write(f"no story {args.story_id!r} in {archive if not isinstance(archive, list) else ', '.join(map(str, archive))}\n")
         return 1
     if args.json:
         out = dict(record)
@@ -302,7 +305,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     archive = resolve_archive(args)
     out = Path(args.out)
-    data = write_report(iter_records(archive), _filters(args), out, archive=str(archive), limit=args.limit)
+    data = write_report(iter_records(archive), _filters(args), out, archive=", ".join(map(str, archive)) if isinstance(archive, list) else str(archive), limit=args.limit)
     console = _console()
     console.print(f"wrote {out}: {data.stats.total} stories, {len(data.stats.topics)} topics, "
                   f"{len(data.stats.days)} days, {len(data.outlets)} outlets")
@@ -312,8 +315,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------------------
 
 def _add_archive(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--archive", metavar="FILE",
-                   help="archive JSONL file (rotated FILE.N / FILE.N.gz are read too); "
+    p.add_argument("--archive", metavar="FILE", action="append",
+                   help="archive JSONL file (rotated FILE.N / FILE.N.gz are read too); a glob, a path with "
+                        "{worker}, or the option given several times reads several files as one archive; "
                         "default: the config's archive key ($NEWSWATCH_CONFIG or newswatch.yaml)")
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,13 +53,36 @@ class Position:
     line: int
 
 
-def archive_files(path: Path | str) -> list[Path]:
-    """The archive and its rotated siblings, oldest first.
+ArchiveLocation = Path | str | Sequence[Path | str]
+
+
+def archive_files(path: ArchiveLocation) -> list[Path]:
+    """The files of one archive, each file's rotated siblings before it, oldest first.
+
+    *path* is one file, a glob (``data/archive-*.jsonl``), a path naming ``{worker}`` (the archive
+    of several workers: one file each), or a list of those -- all read as one archive.
 
     ``archive.jsonl.N`` / ``archive.jsonl.N.gz`` follow the logrotate convention: a higher N is older,
     so they are read N descending, then the live file last.
     """
-    path = Path(path)
+    if not isinstance(path, (str, Path)):
+        files: list[Path] = []
+        for each in path:
+            files.extend(f for f in archive_files(each) if f not in files)
+        if not files:
+            raise ArchiveNotFound("archive not found: no file given")
+        return files
+    text = str(path).replace("{worker}", "*")
+    if any(char in text for char in "*?["):
+        pattern = Path(text)
+        matches = sorted(m for m in pattern.parent.glob(pattern.name) if m.is_file())
+        if not matches:
+            raise ArchiveNotFound(f"archive not found: no file matches {path}")
+        return [f for match in matches for f in _with_siblings(match)]
+    return _with_siblings(Path(path))
+
+
+def _with_siblings(path: Path) -> list[Path]:
     rotated: list[tuple[int, Path]] = []
     pattern = re.compile(re.escape(path.name) + r"\.(\d+)(?:\.gz)?$")
     if path.parent.is_dir():
@@ -124,7 +147,7 @@ def _normalise(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def iter_records(path: Path | str, *, with_position: bool = False) -> Iterator[Any]:
+def iter_records(path: ArchiveLocation, *, with_position: bool = False) -> Iterator[Any]:
     """Yield every archive record (a dict with all archive fields) from the archive and its siblings.
 
     A final line without its newline that does not parse is a write cut short by a crash: one warning,

@@ -1,0 +1,97 @@
+"""Several workers, one crawl: scrapy-redis's shared request queue, fitted to newswatch's ticks.
+
+With a Redis state (``state: redis://…``) the add-on installs :class:`SharedScheduler` and
+:class:`TickDupeFilter` (see :func:`shared_settings`). Every worker pushes the requests it discovers
+to one Redis queue and pops the next one from it, so each page is fetched by one worker.
+
+* The queue persists (``SCHEDULER_PERSIST = True``): scrapy-redis's default wipes it when *any* worker
+  closes, taking the other workers' work with it.
+* The duplicate filter lives as long as one tick, not forever: a feed, or an article re-checked after
+  an update, must be fetched again by a later tick.
+* A Redis that goes away is a failed state write (``RunState.fail``): one line, the crawl stops; what was
+  committed stays, and what was queued and not fetched is discovered again by the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from scrapy import Request, Spider
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.scheduler import Scheduler
+
+from crawler.redis_state import TICK_KEYS_TTL
+from crawler.state import StateWriteError
+
+logger = logging.getLogger(__name__)
+
+QUEUE_KEY = "nw:requests"
+
+
+def shared_settings(redis_url: str) -> dict[str, Any]:
+    """The Scrapy settings that make this process one worker of a shared crawl."""
+    return {
+        "SCHEDULER": "crawler.scheduling.SharedScheduler",
+        "DUPEFILTER_CLASS": "crawler.scheduling.TickDupeFilter",
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_KEY": QUEUE_KEY,
+        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        "REDIS_URL": redis_url,
+    }
+
+
+def _run(spider: Spider) -> Any:
+    from crawler.run import run_state
+
+    return run_state(spider.crawler)
+
+
+class TickDupeFilter(RFPDupeFilter):
+    """scrapy-redis's request filter, keyed by the running tick (``nw:tick:<id>:dupefilter``)."""
+
+    @classmethod
+    def from_spider(cls, spider: Spider) -> "TickDupeFilter":
+        state = _run(spider).state
+        return cls(state.client, key=state.tick_key("dupefilter"),
+                   debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
+
+    def request_seen(self, request: Request) -> bool:
+        pipe = self.server.pipeline(transaction=True)
+        pipe.sadd(self.key, self.request_fingerprint(request))
+        pipe.expire(self.key, TICK_KEYS_TTL)
+        added, _ = pipe.execute()
+        return int(added) == 0
+
+    def close(self, reason: str = "") -> None:
+        """Kept for the tick's other workers (it expires with the tick's keys)."""
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler; a Redis error stops the run once instead of failing every request."""
+
+    def _failed(self, what: str, exc: RedisError) -> None:
+        run = _run(self.spider)
+        run.fail(StateWriteError(f"Redis request queue {run.state.where}: {what} failed: {exc}"))
+
+    def enqueue_request(self, request: Request) -> bool:
+        try:
+            return bool(super().enqueue_request(request))
+        except RedisError as exc:
+            self._failed("push", exc)
+            return False
+
+    def next_request(self) -> Request | None:
+        try:
+            return super().next_request()  # type: ignore[no-any-return]
+        except RedisError as exc:
+            self._failed("pop", exc)
+            return None
+
+    def has_pending_requests(self) -> bool:
+        try:
+            return bool(super().has_pending_requests())
+        except RedisError as exc:
+            self._failed("length", exc)
+            return False
