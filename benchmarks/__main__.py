@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import crawl, dedup, extraction, language, metadata
+from benchmarks import crawl, dedup, extraction, language, metadata, scale
 
-BENCHMARKS = {"crawl": crawl, "language": language, "extraction": extraction, "metadata": metadata, "dedup": dedup}
+BENCHMARKS = {"crawl": crawl, "language": language, "extraction": extraction, "metadata": metadata, "dedup": dedup,
+              "scale": scale}
 
 
 def main(argv: list[str]) -> int:

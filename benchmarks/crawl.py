@@ -60,9 +60,10 @@ class CrawlResult:
 
 
 class _Outlet:
-    def __init__(self, pages: int, variant: str) -> None:
+    def __init__(self, pages: int, variant: str, delay: float = 0.0) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.outlet", "--pages", str(pages), "--variant", variant],
+            [sys.executable, "-m", "benchmarks.outlet", "--pages", str(pages), "--variant", variant,
+             "--delay", str(delay)],
             cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.base = f"http://127.0.0.1:{int(self.process.stdout.readline())}"

@@ -6,7 +6,9 @@ get a paragraph on DeepSeek running on Huawei's Ascend chips inside the article 
 default topics. The ``technav`` variant puts a tech outlet's navigation and "trending" box, naming Nvidia,
 DeepSeek and Huawei's Ascend chips, on every page: the raw HTML of every page then holds watched terms.
 The server prints its port on stdout and serves until killed; pages come from memory (Twisted, one
-thread), so it costs both crawlers the same little CPU.
+thread), so it costs both crawlers the same little CPU. ``--delay S`` answers each article after S
+seconds (without blocking the others), as a real, distant server does; ``/__times__`` tells how many
+articles were served and when the first and the last were asked for.
 """
 
 from __future__ import annotations
@@ -83,11 +85,18 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--variant", choices=("plain", "technav"), default="plain")
     parser.add_argument("--matching", type=float, default=0.05)
+    parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args()
     site = build(args.pages, args.variant, args.matching)
 
+    import json
+    import time
+
     from twisted.internet import reactor as twisted_reactor
     from twisted.web import resource, server
+
+    times: list[float] = []
+    flight = {"now": 0, "max": 0}
 
     reactor: Any = twisted_reactor  # the module stands for the running reactor; its type says too little
 
@@ -103,12 +112,29 @@ def main() -> None:
                 request.setHeader(b"content-type", b"application/xml")
                 return ('<?xml version="1.0" encoding="UTF-8"?>'
                         f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>').encode()
+            if path == b"/__times__":
+                return json.dumps({"articles": len(times), "first": min(times, default=0),
+                                   "last": max(times, default=0), "max_in_flight": flight["max"]}).encode()
             body = site.get(path)
             if body is None or path == b"/__urls__":
                 request.setResponseCode(404)
                 return b"not found"
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
-            return body
+            times.append(time.time())
+            if args.delay <= 0:
+                return body
+
+            flight["now"] += 1
+            flight["max"] = max(flight["max"], flight["now"])
+
+            def answer() -> None:
+                flight["now"] -= 1
+                if not request.finished and not request._disconnected:
+                    request.write(body)
+                    request.finish()
+
+            reactor.callLater(args.delay, answer)
+            return server.NOT_DONE_YET
 
     outlet = Outlet()
     port = reactor.listenTCP(0, server.Site(outlet, logPath=None), interface="127.0.0.1")

@@ -209,11 +209,11 @@ class RunState:
             self._wake()
 
     def _wake(self) -> None:
-        """An idle engine looks at its scheduler again only every 5 s (its own heartbeat); requests other
-        workers pushed to the shared queue meanwhile are taken within a second instead."""
-        slot = getattr(self._engine(), "_slot", None)
-        nextcall = getattr(slot, "nextcall", None)
-        if nextcall is not None and slot.scheduler.has_pending_requests():
+        """An idle engine looks at its scheduler (and asks whether to close) only every 5 s, on its own
+        heartbeat: requests other workers pushed to the shared queue meanwhile are taken, and the idle
+        close is decided, within a second instead."""
+        nextcall = getattr(getattr(self._engine(), "_slot", None), "nextcall", None)
+        if nextcall is not None:
             nextcall.schedule()
 
     def _spider_idle(self, spider: Spider) -> None:
