@@ -28,6 +28,8 @@ from crawler.state import StateWriteError
 logger = logging.getLogger(__name__)
 
 QUEUE_KEY = "nw:requests"
+#: Request meta key: the tick that queued the request.
+TICK_META = "nw_tick"
 
 
 def shared_settings(redis_url: str) -> dict[str, Any]:
@@ -69,13 +71,35 @@ class TickDupeFilter(RFPDupeFilter):
 
 
 class SharedScheduler(Scheduler):
-    """scrapy-redis's scheduler; a Redis error stops the run once instead of failing every request."""
+    """scrapy-redis's scheduler; a Redis error stops the run once instead of failing every request.
+
+    Requests carry the tick that queued them. One left in the queue by an earlier tick (its workers died
+    or stopped before fetching it) is checked against this tick on the way out: a feed, sitemap or listing
+    is dropped (this tick's seeder requests them again), a page this tick already asked for is dropped,
+    and any other page is taken as this tick's own."""
+
+    def _tick(self) -> str | None:
+        return _run(self.spider).state.tick  # type: ignore[no-any-return]
+
+    def _stale(self, request: Request) -> bool:
+        tick = request.meta.get(TICK_META)
+        if tick is None or tick == self._tick():
+            return False
+        if request.dont_filter or self.df.request_seen(request):
+            return True
+        from crawler.urls import canonical_url
+
+        if request.meta.get("article") and not _run(self.spider).claim_request(canonical_url(request.url)):
+            return True
+        request.meta[TICK_META] = self._tick()
+        return False
 
     def _failed(self, what: str, exc: RedisError) -> None:
         run = _run(self.spider)
         run.fail(StateWriteError(f"Redis request queue {run.state.where}: {what} failed: {exc}"))
 
     def enqueue_request(self, request: Request) -> bool:
+        request.meta[TICK_META] = self._tick()
         try:
             return bool(super().enqueue_request(request))
         except RedisError as exc:
@@ -84,7 +108,12 @@ class SharedScheduler(Scheduler):
 
     def next_request(self) -> Request | None:
         try:
-            return super().next_request()  # type: ignore[no-any-return]
+            while True:
+                request: Request | None = super().next_request()
+                if request is None or not self._stale(request):
+                    return request
+                if self.stats:
+                    self.stats.inc_value("scheduler/stale_dropped")
         except RedisError as exc:
             self._failed("pop", exc)
             return None

@@ -30,7 +30,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.addon import config_of
 from crawler.run import run_state
-from crawler.state import StateWriteError
+from crawler.state import StateError, StateWriteError
 
 from crawler.alerts.delivery import (
     AlertTargetLike,
@@ -222,8 +222,17 @@ class AlertPipeline:
         if self.stopping():
             self._stop_sending()
             return item
-        self._schedule(self.outbox.jobs_for_story(item.story_id))
+        try:
+            self._schedule(self.outbox.jobs_for_story(item.story_id))
+        except StateError as exc:  # a shared state gone away: its rows stay pending for the next tick
+            self._state_failed(exc)
         return item
+
+    def _state_failed(self, exc: StateError) -> None:
+        if self.on_failure is not None:
+            self.on_failure(exc)
+        else:
+            logger.error("%s", exc)
 
     async def close_spider(self) -> None:
         try:
@@ -236,6 +245,8 @@ class AlertPipeline:
                 await self._send_health()
             if self.outbox is not None or self.targets:
                 self.stats.set_value("alerts/pending", int(self.state.outbox_counts().get("pending", 0)))
+        except StateError as exc:
+            self._state_failed(exc)
         finally:
             for sender in self._senders.values():
                 sender.close()

@@ -9,12 +9,13 @@ leaves with its ``fingerprint``, which the commit stage records in the index.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Deduplicator
 from crawler.items import Story
 from crawler.run import run_state
-from crawler.state import StateStore
+from crawler.state import StateError, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -26,22 +27,25 @@ class DedupPipeline:
     ``DEDUP_SHINGLES`` (ints); the store comes from the run extension.
     """
 
-    def __init__(self, state: StateStore, dedup: Deduplicator, stats: Any) -> None:
+    def __init__(self, state: StateStore, dedup: Deduplicator, stats: Any,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
         self.state = state
         self.dedup = dedup
         self.stats = stats
+        self.on_failure = on_failure
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DedupPipeline:
         settings = crawler.settings
-        state = run_state(crawler).state
+        run = run_state(crawler)
+        state = run.state
         dedup = Deduplicator(
             state,
             threshold=settings.getfloat("DEDUP_THRESHOLD", DEFAULT_THRESHOLD),
             num_perm=settings.getint("DEDUP_NUM_PERM", DEFAULT_NUM_PERM),
             shingle_size=settings.getint("DEDUP_SHINGLES", DEFAULT_SHINGLE_SIZE),
         )
-        return cls(state, dedup, crawler.stats)
+        return cls(state, dedup, crawler.stats, run.fail)
 
     def open_spider(self) -> None:
         logger.info(
@@ -57,7 +61,15 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Story) or not item.text:
             return item
-        self.decide(item)
+        try:
+            self.decide(item)
+        except StateError as exc:  # a shared state gone away: said once, the run stops, the page comes again
+            from pipelines.commit import CommitFailed
+
+            if self.on_failure is None:
+                raise
+            self.on_failure(exc)
+            raise CommitFailed(str(exc)) from exc
         return item
 
     def decide(self, item: Story) -> None:

@@ -331,7 +331,11 @@ class Outbox:
             job = replace(job, rows=[row for row in job.rows if row.id in claimed])
 
         def renew() -> None:
-            self.state.claim(job.row_ids)
+            try:
+                self.state.claim(job.row_ids)
+            except Exception as exc:  # noqa: BLE001 - the state is gone: no outcome could be recorded
+                self.write_error = self.write_error or str(exc)
+                self.stopping.set()
 
         ok, attempts, status = send_with_retries(
             channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id,
@@ -387,10 +391,10 @@ def send_with_retries(
     for attempt in range(retries + 1):
         if attempt:
             sleep(backoff * 2 ** (attempt - 1))
-        if stopping is not None and stopping.is_set():
-            return False, attempts, "STOPPED"
         if before_attempt is not None:
             before_attempt()
+        if stopping is not None and stopping.is_set():
+            return False, attempts, "STOPPED"
         attempts += 1
         ok, status = channel.send_once(message)
         if ok:
