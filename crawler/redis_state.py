@@ -261,7 +261,7 @@ class RedisState(StateStore):
             self._db = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
                                             socket_connect_timeout=5, health_check_interval=30)
             self._db.ping()
-            version = self._db.get(P + "schema")
+            version = str(self._db.get(P + "schema") or "") or None
             if version is not None and int(version) > SCHEMA_VERSION:
                 raise StateError(f"Redis state {self.where}: has schema version {version}, newer than this "
                                  f"newswatch understands ({SCHEMA_VERSION})")

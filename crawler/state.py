@@ -1,8 +1,10 @@
 """What newswatch remembers between runs.
 
-One small synchronous interface, :class:`StateStore`, so a networked backend
-can replace the SQLite file later; :func:`open_state` opens the default
-:class:`SqliteState`. The store holds:
+One small synchronous interface, :class:`StateStore`, with two backends: the
+default :class:`SqliteState` (one file, one run at a time under the run lock)
+and :class:`crawler.redis_state.RedisState` (one Redis shared by several
+workers). :func:`open_state` opens either, from a path or a ``redis://`` URL;
+``tests/test_state_contract.py`` runs the same tests on both. The store holds:
 
 * fetched URLs (to skip known articles) and feed validators (ETag /
   Last-Modified for conditional requests);

@@ -75,11 +75,12 @@ class DedupPipeline:
     def decide(self, item: Story) -> None:
         """Set the item's duplicate fields (and the fingerprint of an original). The commit stage calls it
         again when a shared state saw another worker record a possible earlier copy meanwhile."""
+        text = item.text or ""
         item.index_seq = self.state.index_version() if self.state.shared else None
-        kind, duplicate_of, similarity = self.dedup.check(item.story_id, item.text, item.text_fingerprint)
+        kind, duplicate_of, similarity = self.dedup.check(item.story_id, text, item.text_fingerprint)
         item.duplicate_kind = kind
         item.duplicate_of = duplicate_of
-        item.fingerprint = self.dedup.fingerprint_if_original(item.text, duplicate_of)
+        item.fingerprint = self.dedup.fingerprint_if_original(text, duplicate_of)
         if kind is None:
             self.stats.inc_value("dedup/new")
             for topic in item.topics:
