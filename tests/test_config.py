@@ -183,3 +183,43 @@ def test_terminal_tools_load_without_alert_secrets(tmp_path: Path, monkeypatch: 
         load_config(path)
     config = load_config(path, with_targets=False)
     assert config.alerts == [] and config.topics.names == ["deepseek", "h800"]
+
+
+@pytest.mark.parametrize(("state", "env", "redis_url"), [
+    ("out/state.sqlite3", None, None),
+    ("redis://127.0.0.1:6379/0", None, "redis://127.0.0.1:6379/0"),
+    ("rediss://:pw@redis.lan:6380/2", None, "rediss://:pw@redis.lan:6380/2"),
+    ("unix:///run/redis.sock", None, "unix:///run/redis.sock"),
+    ("out/state.sqlite3", "redis://10.0.0.5:6379/1", "redis://10.0.0.5:6379/1"),  # the environment wins
+])
+def test_state_is_a_file_or_a_redis_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state: str,
+                                        env: str | None, redis_url: str | None) -> None:
+    if env is None:
+        monkeypatch.delenv("NEWSWATCH_STATE", raising=False)
+    else:
+        monkeypatch.setenv("NEWSWATCH_STATE", env)
+    config = load_config(write(tmp_path, variant(lambda d: d.update(state=state))))
+    assert config.redis_url == redis_url
+    assert "pw" not in repr(config)
+
+
+@pytest.mark.parametrize(("state", "problem"), [
+    ("ftp://127.0.0.1/state", "unsupported state URL scheme 'ftp'"),
+    ("redis://:Secr3tPass@:6379/0", "no host"),
+    ("redis://:Secr3tPass@127.0.0.1:port/0", "invalid Redis URL redis://:***@"),
+])
+def test_a_bad_state_url_is_refused_with_its_password_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             state: str, problem: str) -> None:
+    monkeypatch.delenv("NEWSWATCH_STATE", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, variant(lambda d: d.update(state=state))))
+    assert caught.value.key == "state" and problem in caught.value.problem
+    assert "Secr3tPass" not in str(caught.value)
+
+
+def test_a_bad_state_url_from_the_environment_names_the_variable(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSWATCH_STATE", "mongodb://db/state")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, BASE))
+    assert caught.value.key == "state (from $NEWSWATCH_STATE)"

@@ -215,3 +215,26 @@ def test_record_time(published: str | None, fetched: str | None, expected: datet
 
 def test_parse_time_rejects_non_strings() -> None:
     assert parse_time(12) is None
+
+
+@pytest.mark.parametrize("form", ["glob", "worker", "list"])
+def test_the_files_of_several_workers_read_as_one_archive(tmp_path, form):
+    import json as _json
+
+    from crawler.review.reader import archive_files, iter_records
+
+    for worker, ids in (("w1", ["a", "b"]), ("w2", ["c"])):
+        (tmp_path / f"archive-{worker}.jsonl").write_text(
+            "".join(_json.dumps({"story_id": sid, "url": f"https://x.example/{sid}"}) + "\n" for sid in ids))
+    (tmp_path / "archive-w1.jsonl.1").write_text(_json.dumps({"story_id": "old"}) + "\n")  # rotated
+    location = {"glob": str(tmp_path / "archive-*.jsonl"), "worker": str(tmp_path / "archive-{worker}.jsonl"),
+                "list": [tmp_path / "archive-w1.jsonl", tmp_path / "archive-w2.jsonl"]}[form]
+    assert [f.name for f in archive_files(location)] == ["archive-w1.jsonl.1", "archive-w1.jsonl", "archive-w2.jsonl"]
+    assert [r["story_id"] for r in iter_records(location)] == ["old", "a", "b", "c"]
+
+
+def test_a_glob_matching_nothing_says_so(tmp_path):
+    from crawler.review.reader import ArchiveNotFound, archive_files
+
+    with pytest.raises(ArchiveNotFound, match="no file matches"):
+        archive_files(str(tmp_path / "archive-{worker}.jsonl"))
