@@ -53,12 +53,17 @@ class Worker:
     stats_file: Path
 
     def finish(self, timeout: float = 180) -> CrawlResult:
-        out, _ = self.process.communicate(timeout=timeout)
+        try:
+            out, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise
         stats = json.loads(self.stats_file.read_text(encoding="utf-8")) if self.stats_file.exists() else {}
         return CrawlResult(self.process.returncode, out, stats)
 
 
-def start_crawl(config: dict[str, Any], tmp_path: Path, *, env: dict[str, str] | None = None,
+def start_crawl(config: dict[str, Any], tmp_path: Path, *spider_args: str, env: dict[str, str] | None = None,
                 settings: dict[str, str] | None = None, name: str = "run") -> Worker:
     """Write *config* (if not written yet) and start ``scrapy crawl news`` on it without waiting: several
     started at once on one Redis state are workers of one crawl."""
@@ -72,6 +77,8 @@ def start_crawl(config: dict[str, Any], tmp_path: Path, *, env: dict[str, str] |
                      "PYTHONWARNINGS": "error::DeprecationWarning,ignore:'imghdr' is deprecated:DeprecationWarning"})
     full_env.update(env or {})
     cmd = [sys.executable, "-m", "scrapy", "crawl", "news", *FAST]
+    for arg in spider_args:
+        cmd += ["-a", arg]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -82,20 +89,6 @@ def start_crawl(config: dict[str, Any], tmp_path: Path, *, env: dict[str, str] |
 def run_crawl(config: dict[str, Any], tmp_path: Path, *spider_args: str, env: dict[str, str] | None = None,
               settings: dict[str, str] | None = None, timeout: float = 180, name: str = "run") -> CrawlResult:
     """Write *config* to ``tmp_path/newswatch.yaml`` and run ``scrapy crawl news -a ARG…`` on it."""
-    config_file = tmp_path / "newswatch.yaml"
-    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    stats_file = tmp_path / f"{name}-stats.json"
-    stats_file.unlink(missing_ok=True)
-    full_env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    full_env.update({"NEWSWATCH_CONFIG": str(config_file), "NEWSWATCH_STATS_FILE": str(stats_file),
-                     "PYTHONWARNINGS": "error::DeprecationWarning,ignore:'imghdr' is deprecated:DeprecationWarning"})
-    full_env.update(env or {})
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "news", *FAST]
-    for arg in spider_args:
-        cmd += ["-a", arg]
-    for key, value in (settings or {}).items():
-        cmd += ["-s", f"{key}={value}"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
-    stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
-    archive_path = Path(config.get("archive", tmp_path / "archive.jsonl"))
-    return CrawlResult(proc.returncode, proc.stdout + proc.stderr, stats, read_archive(archive_path))
+    result = start_crawl(config, tmp_path, *spider_args, env=env, settings=settings, name=name).finish(timeout)
+    result.archive = read_archive(Path(config.get("archive", tmp_path / "archive.jsonl")))
+    return result

@@ -51,6 +51,13 @@ def run_workers(count: int, config: dict[str, Any], tmp: Path, slack: SlackStand
     return results
 
 
+def wait_for_requests(out: Outlets, count: int, seconds: float = 60) -> None:
+    """Until the outlets have answered *count* requests: a worker is mid-run."""
+    deadline = time.monotonic() + seconds
+    while len(out.requests) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def wait_for_leases(client: Any, seconds: float = 30) -> None:
     """Until a dead worker's tick and claims have expired (``crawl.lease``): what the next cron start sees."""
     deadline = time.monotonic() + seconds
@@ -150,9 +157,7 @@ def test_a_killed_worker_loses_nothing(outlets: Outlets, tmp_path: Path, redis_s
     with SlackStandIn() as slack, SmtpStandIn(password=SMTP_PASSWORD) as smtp:
         config = shared_config(outlets, tmp_path, slack, smtp, redis_server.url)
         victim = start_crawl(config, tmp_path, env=alert_env(slack), settings=FAST_ALERTS, name="k0")
-        deadline = time.monotonic() + 60
-        while len(outlets.requests) < 12 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for_requests(outlets, 12)
         others = [start_crawl(config, tmp_path, env=alert_env(slack), settings=FAST_ALERTS, name=f"k{i}")
                   for i in (1, 2)]
         time.sleep(0.3)
@@ -226,9 +231,7 @@ def test_redis_going_away_mid_run_stops_cleanly_and_the_next_tick_finishes(
     with SlackStandIn() as slack, SmtpStandIn(password=SMTP_PASSWORD) as smtp:
         config = shared_config(outlets, tmp_path, slack, smtp, redis_server.url)
         worker = start_crawl(config, tmp_path, env=alert_env(slack), settings=FAST_ALERTS, name="r0")
-        deadline = time.monotonic() + 60
-        while len(outlets.requests) < 15 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for_requests(outlets, 15)
         redis_server.stop()
         result = worker.finish()
         redis_server.start()  # appendonly: every commit acknowledged before the stop is still there
