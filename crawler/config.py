@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from crawler import dedup, secrets
+from crawler.state import REDIS_SCHEMES
 from crawler.metadata import ZONE_BY_LANGUAGE
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ DEFAULT_CONFIG = "newswatch.yaml"
 CONFIG_ENV = "NEWSWATCH_CONFIG"
 #: Overrides the file's ``state`` (a path, or a redis:// URL that makes this process one worker of many).
 STATE_ENV = "NEWSWATCH_STATE"
-REDIS_SCHEMES = ("redis", "rediss", "unix")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LANG = re.compile(r"^[a-z]{2}$")
 

@@ -47,6 +47,7 @@ from crawler.config import mask_url
 from crawler.secrets import redact
 from crawler.state import (
     _MAX_ERROR_CHARS,
+    _TOUCH_INTERVAL,
     ArticleCommit,
     IndexChanged,
     OutboxRow,
@@ -63,8 +64,6 @@ logger = logging.getLogger(__name__)
 P = "nw:"
 SCHEMA_VERSION = 1
 _DAY = 86400
-# Seconds between refreshes of a known URL's expiry (as SQLite's last-seen refresh).
-_TOUCH_INTERVAL = _DAY
 # Per-tick keys (members, the tick's duplicate filter, its requested URLs) outlive any tick.
 TICK_KEYS_TTL = 2 * _DAY
 
@@ -348,27 +347,17 @@ class RedisState(StateStore):
         """A key that lives as long as this tick (its duplicate filter, its requested URLs)."""
         return f"{P}tick:{self.tick}:{what}"
 
-    def claim_request(self, url: str) -> bool:
-        """True the first time a worker of this tick asks for *url* (a canonical article URL)."""
-        key = self.tick_key("requested")
+    def tick_add(self, what: str, member: str) -> bool:
+        """Add *member* to this tick's set *what*; True when it was not there yet (the first worker of the
+        tick to ask: its requested URLs, its duplicate filter's fingerprints, its incomplete feeds)."""
+        key = self.tick_key(what)
         pipe = self._db.pipeline(transaction=True)
-        pipe.sadd(key, url)
+        pipe.sadd(key, member)
         pipe.expire(key, TICK_KEYS_TTL)
-        return bool(self._run("claim request", pipe.execute)[0])
+        return bool(self._run(f"add to {what}", pipe.execute)[0])
 
-    def mark_incomplete(self, url: str) -> None:
-        key = self.tick_key("incomplete")
-        pipe = self._db.pipeline(transaction=True)
-        pipe.sadd(key, url)
-        pipe.expire(key, TICK_KEYS_TTL)
-        self._run("mark feed", pipe.execute)
-
-    def incomplete(self) -> set[str]:
-        return set(self._run("read feeds", self._db.smembers, self.tick_key("incomplete")))
-
-    @property
-    def client(self) -> redis.Redis:
-        return self._db
+    def tick_members(self, what: str) -> set[str]:
+        return set(self._run(f"read {what}", self._db.smembers, self.tick_key(what)))
 
     # -- URLs -------------------------------------------------------------------------------------------
     def is_known_url(self, url: str) -> bool:

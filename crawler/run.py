@@ -24,9 +24,8 @@ Components reach it with :func:`run_state`.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import time
+from typing import TYPE_CHECKING, Any, cast
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -36,9 +35,11 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler.addon import config_of, stop
-from crawler.config import Config
-from crawler.config import mask_url
+from crawler.config import Config, mask_url
 from crawler.state import RunLock, StateError, StateStore, default_worker, open_state
+
+if TYPE_CHECKING:
+    from crawler.redis_state import RedisState
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ class RunState:
         # Canonical URLs of the articles requested (or fetched under another URL) in this run.
         self.requested: set[str] = set()
         self.worker = default_worker()
-        self.shared = config.redis_url is not None
         # The tick's first worker seeds it; a worker joining a running tick takes requests from the queue.
         self.seeding = True
         self._idle_since: float | None = None
@@ -73,7 +73,7 @@ class RunState:
                 self.locked_out = False
                 self._state = open_state(config.redis_url, worker=self.worker,
                                          retention_days=config.retention_days, lease=config.crawl.lease)
-                self.seeding = self._state.join_tick()  # type: ignore[attr-defined]
+                self.seeding = self.shared_state.join_tick()
                 logger.info("Worker %s %s tick on %s", self.worker,
                             "starts a" if self.seeding else "joins the running", mask_url(config.redis_url))
             else:
@@ -115,6 +115,16 @@ class RunState:
         return self._state is not None
 
     @property
+    def shared(self) -> bool:
+        """Several workers share this run's state (Redis)."""
+        return self.config.redis_url is not None
+
+    @property
+    def shared_state(self) -> "RedisState":
+        """The state as the Redis store it is in a shared run (ticks, leases, per-tick sets)."""
+        return cast("RedisState", self.state)
+
+    @property
     def state(self) -> StateStore:
         if self._state is None:
             raise NotConfigured("another newswatch run holds the state lock")
@@ -134,7 +144,7 @@ class RunState:
         self._incomplete.add(url)
         if self.shared:
             try:
-                self.state.mark_incomplete(url)  # type: ignore[attr-defined]
+                self.shared_state.tick_add("incomplete", url)
             except StateError as exc:
                 self.fail(exc)
 
@@ -146,7 +156,7 @@ class RunState:
         self.requested.add(url)
         if self.shared:
             try:
-                return bool(self.state.claim_request(url))  # type: ignore[attr-defined]
+                return self.shared_state.tick_add("requested", url)
             except StateError as exc:
                 self.fail(exc)
                 return False
@@ -201,7 +211,7 @@ class RunState:
             return
         busy = self._busy()
         try:
-            self.state.heartbeat(busy)  # type: ignore[attr-defined]
+            self.shared_state.heartbeat(busy)
         except StateError as exc:
             self.fail(exc)
             return
@@ -222,7 +232,7 @@ class RunState:
         if self.fatal or self._state is None:
             return
         try:
-            busy = self.state.others_busy(3 * HEARTBEAT_SECONDS)  # type: ignore[attr-defined]
+            busy = self.shared_state.others_busy(3 * HEARTBEAT_SECONDS)
         except StateError as exc:
             self.fail(exc)
             return
@@ -243,7 +253,7 @@ class RunState:
             if reason == "finished" and not self.fatal:
                 incomplete = set(self._incomplete)
                 if self.shared and self._validators:
-                    incomplete |= self.state.incomplete()  # type: ignore[attr-defined]
+                    incomplete |= self.shared_state.tick_members("incomplete")
                 for url, (etag, modified) in self._validators.items():
                     if url not in incomplete:
                         self.state.set_validators(url, etag, modified)

@@ -22,8 +22,8 @@ from scrapy import Request, Spider
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.redis_state import TICK_KEYS_TTL
-from crawler.state import StateWriteError
+from crawler.state import StateError, StateWriteError
+from crawler.urls import canonical_url
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +51,17 @@ def _run(spider: Spider) -> Any:
 
 
 class TickDupeFilter(RFPDupeFilter):
-    """scrapy-redis's request filter, keyed by the running tick (``nw:tick:<id>:dupefilter``)."""
+    """scrapy-redis's request filter (its fingerprints), kept in the running tick's set ``dupefilter``."""
 
     @classmethod
     def from_spider(cls, spider: Spider) -> "TickDupeFilter":
-        state = _run(spider).state
-        return cls(state.client, key=state.tick_key("dupefilter"),
-                   debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
+        state = _run(spider).shared_state
+        dupefilter = cls(None, key=state.tick_key("dupefilter"), debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
+        dupefilter.state = state
+        return dupefilter
 
     def request_seen(self, request: Request) -> bool:
-        pipe = self.server.pipeline(transaction=True)
-        pipe.sadd(self.key, self.request_fingerprint(request))
-        pipe.expire(self.key, TICK_KEYS_TTL)
-        added, _ = pipe.execute()
-        return int(added) == 0
+        return not self.state.tick_add("dupefilter", self.request_fingerprint(request))
 
     def close(self, reason: str = "") -> None:
         """Kept for the tick's other workers (it expires with the tick's keys)."""
@@ -78,31 +75,33 @@ class SharedScheduler(Scheduler):
     is dropped (this tick's seeder requests them again), a page this tick already asked for is dropped,
     and any other page is taken as this tick's own."""
 
-    def _tick(self) -> str | None:
-        return _run(self.spider).state.tick  # type: ignore[no-any-return]
+    def open(self, spider: Spider) -> None:
+        self.run = _run(spider)  # looked up once: every push and pop reads the tick
+        super().open(spider)
 
     def _stale(self, request: Request) -> bool:
         tick = request.meta.get(TICK_META)
-        if tick is None or tick == self._tick():
+        if tick is None or tick == self.run.shared_state.tick:
             return False
         if request.dont_filter or self.df.request_seen(request):
             return True
-        from crawler.urls import canonical_url
-
-        if request.meta.get("article") and not _run(self.spider).claim_request(canonical_url(request.url)):
+        if request.meta.get("article") and not self.run.claim_request(canonical_url(request.url)):
             return True
-        request.meta[TICK_META] = self._tick()
+        request.meta[TICK_META] = self.run.shared_state.tick
         return False
 
-    def _failed(self, what: str, exc: RedisError) -> None:
-        run = _run(self.spider)
-        run.fail(StateWriteError(f"Redis request queue {run.state.where}: {what} failed: {exc}"))
+    def _failed(self, what: str, exc: Exception) -> None:
+        if isinstance(exc, StateError):
+            self.run.fail(exc)
+        else:
+            self.run.fail(StateWriteError(
+                f"Redis request queue {self.run.shared_state.where}: {what} failed: {exc}"))
 
     def enqueue_request(self, request: Request) -> bool:
-        request.meta[TICK_META] = self._tick()
+        request.meta[TICK_META] = self.run.shared_state.tick
         try:
             return bool(super().enqueue_request(request))
-        except RedisError as exc:
+        except (RedisError, StateError) as exc:
             self._failed("push", exc)
             return False
 
@@ -114,7 +113,7 @@ class SharedScheduler(Scheduler):
                     return request
                 if self.stats:
                     self.stats.inc_value("scheduler/stale_dropped")
-        except RedisError as exc:
+        except (RedisError, StateError) as exc:
             self._failed("pop", exc)
             return None
 

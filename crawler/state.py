@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds between refreshes of a known URL's last-seen time (see is_known_url).
 _TOUCH_INTERVAL = 24 * 3600
+#: URL schemes of a shared (Redis) state; anything else is a SQLite path.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 # last_error is for people reading the outbox, not a log: keep it short.
 _MAX_ERROR_CHARS = 500
 
@@ -217,11 +219,10 @@ class StateStore(ABC):
     def pending(self, target_id: str | None = None, story_id: str | None = None) -> list[OutboxRow]:
         """Undelivered alerts, oldest first (optionally of one target and/or one story)."""
 
+    @abstractmethod
     def claim(self, row_ids: Sequence[int]) -> list[int]:
         """Claim pending rows for sending: the ids this process may send now (a lease in a shared store;
         delivered rows and rows another worker holds are left out)."""
-        pending = {row.id for row in self.pending()}
-        return [row_id for row_id in row_ids if row_id in pending]
 
     def release(self, row_ids: Sequence[int]) -> None:
         """Give up claims without an outcome (the run is stopping): another worker may send them."""
@@ -745,7 +746,7 @@ def open_state(path: str | os.PathLike[str], *, worker: str = "", retention_days
     """Open the state store at ``path``: a SQLite file (created if missing, migrated if old), or a
     ``redis://``/``rediss://``/``unix://`` URL shared with other workers (``worker`` names this one)."""
     text = str(path)
-    if text.split("://", 1)[0].lower() in ("redis", "rediss", "unix") and "://" in text:
+    if "://" in text and text.split("://", 1)[0].lower() in REDIS_SCHEMES:
         from crawler.redis_state import RedisState
 
         return RedisState(text, worker or default_worker(), retention_days=retention_days, lease=lease)
@@ -759,6 +760,7 @@ def default_worker() -> str:
 
 __all__: list[str] = [
     "MIGRATIONS",
+    "REDIS_SCHEMES",
     "SCHEMA_VERSION",
     "ArticleCommit",
     "IndexChanged",

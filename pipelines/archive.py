@@ -28,6 +28,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import Story
+from crawler.review.reader import WORKER_FIELD, worker_files
 from crawler.run import RunState, run_state
 from crawler.state import StateError
 
@@ -36,21 +37,11 @@ logger = logging.getLogger(__name__)
 _TAIL_BLOCK = 1 << 20
 #: Lines read back beyond the stories pending, for the lines other workers appended to a shared file since.
 TAIL_SLACK = 2000
-WORKER_FIELD = "{worker}"
 
 
 def archive_path(template: str | Path, worker: str) -> Path:
     """The archive file this worker appends to (``{worker}`` replaced by its name)."""
     return Path(str(template).replace(WORKER_FIELD, worker))
-
-
-def archive_glob(template: str | Path) -> list[Path]:
-    """Every archive file *template* names: one file, or each worker's when it holds ``{worker}``."""
-    text = str(template)
-    if WORKER_FIELD not in text:
-        return [Path(text)]
-    path = Path(text)
-    return sorted(path.parent.glob(path.name.replace(WORKER_FIELD, "*")))
 
 
 def tail_story_ids(path: Path, lines: int) -> set[str]:
@@ -77,12 +68,12 @@ def tail_story_ids(path: Path, lines: int) -> set[str]:
 
 
 class ArchivePipeline:
-    def __init__(self, run: RunState, path: Path, siblings: Sequence[Path] = ()) -> None:
+    def __init__(self, run: RunState, template: Path) -> None:
         self.run = run
         self.stats = run.stats
-        self.path = path
-        # Other workers' files (the path's ``{worker}``), read for a dead worker's last appends.
-        self.siblings = list(siblings)
+        # The path as configured: with ``{worker}``, every worker's file is read for a dead worker's appends.
+        self.template = template
+        self.path = archive_path(template, run.worker)
         self.file: IO[str] | None = None
 
     @classmethod
@@ -90,9 +81,7 @@ class ArchivePipeline:
         template = crawler.settings.get("NEWSWATCH_ARCHIVE_PATH")
         if not template:
             raise NotConfigured("no archive path (NEWSWATCH_ARCHIVE_PATH)")
-        run = run_state(crawler)
-        return cls(run, archive_path(template, run.worker),
-                   archive_glob(template) if WORKER_FIELD in str(template) else [])
+        return cls(run_state(crawler), Path(template))
 
     def _open(self) -> IO[str]:
         if self.file is None:
@@ -149,7 +138,7 @@ class ArchivePipeline:
             return
         lines = len(pending) + (TAIL_SLACK if self.run.shared else 0)
         present: set[str] = set()
-        for path in dict.fromkeys([self.path, *self.siblings]):
+        for path in dict.fromkeys([self.path, *worker_files(self.template)]):
             present |= tail_story_ids(path, lines)
         missing = [record for story_id, record in pending if story_id not in present]
         logger.info("Archive: %d committed stories left by an earlier run (%d already in %s)",

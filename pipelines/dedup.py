@@ -16,6 +16,7 @@ from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESH
 from crawler.items import Story
 from crawler.run import run_state
 from crawler.state import StateError, StateStore
+from pipelines.commit import CommitFailed
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ class DedupPipeline:
         try:
             self.decide(item)
         except StateError as exc:  # a shared state gone away: said once, the run stops, the page comes again
-            from pipelines.commit import CommitFailed
-
             if self.on_failure is None:
                 raise
             self.on_failure(exc)

@@ -299,6 +299,11 @@ class Outbox:
             return format_digest(kind, payloads, job.heading, target.topics)
         return format_story(kind, payloads[0], target.topics)
 
+    def _state_lost(self, exc: BaseException) -> None:
+        """The state cannot record outcomes: no further message starts in this run."""
+        self.write_error = self.write_error or str(exc)
+        self.stopping.set()
+
     def _release(self, job: Job) -> None:
         try:
             self.state.release(job.row_ids)
@@ -322,8 +327,7 @@ class Outbox:
         try:
             claimed = set(self.state.claim(job.row_ids))
         except Exception as exc:  # noqa: BLE001 - a state that cannot be reached: nothing is sent
-            self.write_error = self.write_error or str(exc)
-            self.stopping.set()
+            self._state_lost(exc)
             return JobResult(job, False, 0, "skipped: the state cannot be reached", marked=False, stopped=True)
         if len(claimed) < len(job.rows):
             if not claimed:
@@ -334,8 +338,7 @@ class Outbox:
             try:
                 self.state.claim(job.row_ids)
             except Exception as exc:  # noqa: BLE001 - the state is gone: no outcome could be recorded
-                self.write_error = self.write_error or str(exc)
-                self.stopping.set()
+                self._state_lost(exc)
 
         ok, attempts, status = send_with_retries(
             channel, self.message_for(job), self.retries, self.backoff, self.sleep, label=job.target_id,
@@ -356,8 +359,7 @@ class Outbox:
                 marked = False
                 # The row stays pending: a message that went out is sent once more by the next run. No further
                 # message starts in this run: its outcome could not be recorded either.
-                self.write_error = self.write_error or str(exc)
-                self.stopping.set()
+                self._state_lost(exc)
                 logger.error("Could not record the outcome of alert row %d for %s: %s", row_id, job.target_id,
                              exc)
         if not ok:

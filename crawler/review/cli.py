@@ -73,6 +73,10 @@ def _ensure_logging() -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
 
 
+def archive_label(archive: Path | list[Path]) -> str:
+    return ", ".join(map(str, archive)) if isinstance(archive, list) else str(archive)
+
+
 def resolve_archive(args: argparse.Namespace) -> Path | list[Path]:
     """``--archive`` if given (once, or several times: one archive), else the ``archive`` key of the config.
 
@@ -206,7 +210,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if ids:
             sys.stderr.write(f"story id prefix {args.story_id!r} is ambiguous: {', '.join(sorted(ids)[:10])}\n")
         else:
-            sys.stderr.write(f"no story {args.story_id!r} in {archive if not isinstance(archive, list) else ', '.join(map(str, archive))}\n")
+            sys.stderr.write(f"no story {args.story_id!r} in {archive_label(archive)}\n")
         return 1
     if args.json:
         out = dict(record)
@@ -305,7 +309,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     archive = resolve_archive(args)
     out = Path(args.out)
-    data = write_report(iter_records(archive), _filters(args), out, archive=", ".join(map(str, archive)) if isinstance(archive, list) else str(archive), limit=args.limit)
+    data = write_report(iter_records(archive), _filters(args), out, archive=archive_label(archive), limit=args.limit)
     console = _console()
     console.print(f"wrote {out}: {data.stats.total} stories, {len(data.stats.topics)} topics, "
                   f"{len(data.stats.days)} days, {len(data.outlets)} outlets")

@@ -54,6 +54,17 @@ class Position:
 
 
 ArchiveLocation = Path | str | Sequence[Path | str]
+#: In an archive path: each worker's name (its own file; see pipelines/archive.py).
+WORKER_FIELD = "{worker}"
+
+
+def worker_files(template: Path | str) -> list[Path]:
+    """The live files an archive path names: itself, or every worker's file when it holds ``{worker}``."""
+    text = str(template)
+    if WORKER_FIELD not in text:
+        return [Path(text)]
+    path = Path(text)
+    return sorted(m for m in path.parent.glob(path.name.replace(WORKER_FIELD, "*")) if m.is_file())
 
 
 def archive_files(path: ArchiveLocation) -> list[Path]:
@@ -72,7 +83,7 @@ def archive_files(path: ArchiveLocation) -> list[Path]:
         if not files:
             raise ArchiveNotFound("archive not found: no file given")
         return files
-    text = str(path).replace("{worker}", "*")
+    text = str(path).replace(WORKER_FIELD, "*")
     if any(char in text for char in "*?["):
         pattern = Path(text)
         matches = sorted(m for m in pattern.parent.glob(pattern.name) if m.is_file())
