@@ -55,6 +55,7 @@ from crawler.state import (
     StateStore,
     StateWriteError,
     StoryFingerprint,
+    StoryInfo,
     _epoch,
     _iso,
 )
@@ -108,6 +109,18 @@ for _, a in ipairs(arts) do
           if new_hash then redis.call('EXPIREAT', hash_key, expire_at) end
         end
         redis.call('ZADD', P .. 'stories', a.seen, a.story_id)
+        if a.cl then
+          -- The cluster index: the story's entry, its evidence keys (scored by instant, so a lookup reads
+          -- the window only) and its cluster's member set.
+          redis.call('HSET', key, 'cluster', a.cl.id, 'lang', a.cl.lang, 'title', a.cl.title, 'at', a.cl.at,
+                     'ev', a.cl.ev)
+          for _, k in ipairs(a.cl.keys) do
+            redis.call('ZADD', P .. 'ev:' .. k, a.cl.at, a.story_id)
+            redis.call('EXPIRE', P .. 'ev:' .. k, ttl)
+          end
+          redis.call('ZADD', P .. 'cluster:' .. a.cl.id, ref, a.story_id)
+          redis.call('EXPIRE', P .. 'cluster:' .. a.cl.id, ttl)
+        end
         for _, band in ipairs(a.fp.bands) do
           redis.call('ZADD', P .. 'band:' .. band, ref, a.story_id)
           redis.call('EXPIRE', P .. 'band:' .. band, ttl)
@@ -477,6 +490,45 @@ class RedisState(StateStore):
         value = self._run("read story", self._db.hget, P + "story:" + story_id, "sig")
         return bytes.fromhex(value) if value else None
 
+    # -- clusters ---------------------------------------------------------------------------------------
+    _INFO_FIELDS = ("url", "source", "title", "lang", "cluster", "at", "seen", "ev")
+
+    def _infos(self, story_ids: Sequence[str]) -> list[StoryInfo]:
+        pipe = self._db.pipeline(transaction=False)
+        for story_id in story_ids:
+            pipe.hmget(P + "story:" + story_id, *self._INFO_FIELDS)
+        out = []
+        for story_id, values in zip(story_ids, self._run("read stories", pipe.execute)):
+            url, source, title, lang, cluster, at, seen, ev = values
+            if url is None:
+                continue  # expired
+            out.append(StoryInfo(story_id, url, source or "", title or "", lang or "", cluster or story_id,
+                                 float(at or seen or 0), tuple(json.loads(ev)) if ev else ()))
+        return out
+
+    def cluster_candidates(self, keys: Sequence[str], since: float, until: float, not_language: str,
+                           limit: int) -> list[StoryInfo]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        pipe = self._db.pipeline(transaction=False)
+        for key in keys:
+            pipe.zrangebyscore(P + "ev:" + key, since, until)
+        hits: dict[str, int] = {}
+        for members in self._run("read evidence", pipe.execute):
+            for story_id in members:
+                hits[story_id] = hits.get(story_id, 0) + 1
+        ranked = sorted(hits, key=lambda story_id: (-hits[story_id], story_id))
+        found = [info for info in self._infos(ranked) if info.language != not_language]
+        return found[:limit]
+
+    def stories_info(self, story_ids: Sequence[str]) -> list[StoryInfo]:
+        return self._infos(list(dict.fromkeys(story_ids)))
+
+    def cluster_stories(self, cluster: str) -> list[StoryInfo]:
+        members = self._run("read cluster", self._db.zrange, P + "cluster:" + cluster, 0, -1)
+        return self._infos(list(dict.fromkeys([cluster, *members])))
+
     def story_count(self) -> int:
         cutoff = time.time() - self._ttl
         return int(self._run("count stories", self._db.zcount, P + "stories", cutoff, "+inf"))
@@ -561,6 +613,10 @@ def _encode(article: ArticleCommit) -> dict[str, Any]:
             out["pub"] = article.published
         if article.index_seq is not None:
             out["seq"] = article.index_seq
+        c = article.cluster
+        if c is not None:
+            out["cl"] = {"id": c.cluster, "lang": c.language, "title": c.title, "at": c.at,
+                         "ev": json.dumps(list(c.evidence), ensure_ascii=False), "keys": list(dict.fromkeys(c.lookup))}
     if article.record is not None:
         out["record"] = json.dumps(article.record, ensure_ascii=False)
     return out

@@ -47,6 +47,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crawler.dates import epoch, iso
+
 logger = logging.getLogger(__name__)
 
 # Seconds between refreshes of a known URL's last-seen time (see is_known_url).
@@ -79,6 +81,34 @@ class StoryFingerprint:
     band_keys: list[bytes]
 
 
+@dataclass(frozen=True)
+class ClusterEntry:
+    """What the cluster index keeps of an original story (see :mod:`crawler.clusters`): its cluster (the
+    ``story_id`` of the cluster's first story), language, title, instant (published, else seen; epoch
+    seconds), evidence keys, and the keys it is found by."""
+
+    cluster: str
+    language: str
+    title: str
+    at: float
+    evidence: tuple[str, ...]
+    lookup: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoryInfo:
+    """An original story as the cluster index knows it."""
+
+    story_id: str
+    url: str
+    source: str
+    title: str
+    language: str
+    cluster: str
+    at: float
+    evidence: tuple[str, ...]
+
+
 @dataclass
 class ArticleCommit:
     """Everything one run decided about one fetched article, made durable by :meth:`StateStore.commit`.
@@ -104,6 +134,8 @@ class ArticleCommit:
     # For an original: StateStore.index_version() read before its duplicate check. A shared store refuses
     # the commit (IndexChanged) when a story recorded since could be an earlier copy.
     index_seq: int | None = None
+    # For an original: its entry in the cluster index (written with the story, in the same transaction).
+    cluster: ClusterEntry | None = None
 
 
 @dataclass
@@ -207,6 +239,22 @@ class StateStore(ABC):
     @abstractmethod
     def get_signature(self, story_id: str) -> bytes | None: ...
 
+    # Clusters (see crawler.clusters).
+    @abstractmethod
+    def cluster_candidates(self, keys: Sequence[str], since: float, until: float, not_language: str,
+                           limit: int) -> list[StoryInfo]:
+        """Stories of another language than *not_language*, from *since* to *until* (epoch), sharing at
+        least one of *keys*: the *limit* sharing most first. The cost grows with the stories of the
+        window that share a key, never with the whole index."""
+
+    @abstractmethod
+    def stories_info(self, story_ids: Sequence[str]) -> list[StoryInfo]:
+        """What the cluster index knows of these stories (those it knows), in the order given."""
+
+    @abstractmethod
+    def cluster_stories(self, cluster: str) -> list[StoryInfo]:
+        """The originals of one cluster, first recorded first."""
+
     @abstractmethod
     def story_count(self) -> int: ...
 
@@ -286,27 +334,27 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # Pages dropped for matching no topic: the version fetched, so an update can be re-checked.
         "ALTER TABLE urls ADD COLUMN recheck_after REAL",
     ),
+    (
+        # Story clusters across languages (crawler.clusters). A story from before has no cluster: its own.
+        "ALTER TABLE stories ADD COLUMN cluster TEXT",
+        "ALTER TABLE stories ADD COLUMN language TEXT",
+        "ALTER TABLE stories ADD COLUMN title TEXT",
+        "ALTER TABLE stories ADD COLUMN at REAL",
+        "ALTER TABLE stories ADD COLUMN evidence TEXT",
+        "CREATE INDEX stories_cluster ON stories(cluster)",
+        # The inverted index: one row per (evidence key, story), ordered by instant so a lookup reads the
+        # window only.
+        "CREATE TABLE story_evidence ("
+        " key TEXT NOT NULL, at REAL NOT NULL, story_ref INTEGER NOT NULL, PRIMARY KEY (key, at, story_ref))"
+        " WITHOUT ROWID",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _epoch(value: str | float | datetime | None) -> float:
-    """Seconds since the epoch from an ISO 8601 string (naive = UTC), datetime or number."""
-    if value is None:
-        return time.time()
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.timestamp()
-
-
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
+# Kept under these names: the Redis store and older imports use them.
+_epoch = epoch
+_iso = iso
 
 
 class SqliteState(StateStore):
@@ -454,6 +502,7 @@ class SqliteState(StateStore):
                 (cutoff,),
             )
             conn.execute("DELETE FROM story_bands WHERE story_ref IN (SELECT id FROM doomed)")
+            conn.execute("DELETE FROM story_evidence WHERE story_ref IN (SELECT id FROM doomed)")
             removed += conn.execute("DELETE FROM stories WHERE id IN (SELECT id FROM doomed)").rowcount
             conn.execute("DELETE FROM doomed")
         logger.info("Pruned %d state rows older than %d days from %s", removed, retention_days, self.path)
@@ -507,7 +556,7 @@ class SqliteState(StateStore):
             fp = article.fingerprint
             url = str((article.record or {}).get("url") or (article.urls[0] if article.urls else ""))
             _insert_story(conn, article.story_id, url, article.source, fp.text_hash, fp.band_keys,
-                          fp.signature, article.published, article.seen_at)
+                          fp.signature, article.published, article.seen_at, article.cluster)
         queued = sum(_insert_outbox(conn, article.story_id, target_id, payload, now)
                      for target_id, payload in article.alerts)
         if article.record is not None:
@@ -588,6 +637,42 @@ class SqliteState(StateStore):
 
     def story_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM stories")[0][0])
+
+    # -- clusters --------------------------------------------------------
+    _INFO = ("SELECT s.story_id, s.url, s.source, COALESCE(s.title, ''), COALESCE(s.language, ''),"
+             " COALESCE(s.cluster, s.story_id), COALESCE(s.at, s.seen_at), COALESCE(s.evidence, '[]')"
+             " FROM stories s")
+
+    @staticmethod
+    def _info(row: Sequence[Any]) -> StoryInfo:
+        return StoryInfo(row[0], row[1], row[2], row[3], row[4], row[5], float(row[6]), tuple(json.loads(row[7])))
+
+    def cluster_candidates(self, keys: Sequence[str], since: float, until: float, not_language: str,
+                           limit: int) -> list[StoryInfo]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        placeholders = ",".join("?" * len(keys))
+        rows = self._query(
+            f"{self._INFO} JOIN (SELECT story_ref, COUNT(*) AS n FROM story_evidence"
+            f" WHERE key IN ({placeholders}) AND at BETWEEN ? AND ? GROUP BY story_ref) hits"
+            " ON hits.story_ref = s.id WHERE COALESCE(s.language, '') != ?"
+            " ORDER BY hits.n DESC, s.id LIMIT ?",
+            [*keys, since, until, not_language, limit],
+        )
+        return [self._info(row) for row in rows]
+
+    def stories_info(self, story_ids: Sequence[str]) -> list[StoryInfo]:
+        ids = list(dict.fromkeys(story_ids))
+        if not ids:
+            return []
+        rows = self._query(f"{self._INFO} WHERE s.story_id IN ({','.join('?' * len(ids))})", ids)
+        found = {row[0]: self._info(row) for row in rows}
+        return [found[i] for i in ids if i in found]
+
+    def cluster_stories(self, cluster: str) -> list[StoryInfo]:
+        rows = self._query(f"{self._INFO} WHERE s.cluster = ? OR s.story_id = ? ORDER BY s.id", (cluster, cluster))
+        return [self._info(row) for row in rows]
 
     # -- outbox --------------------------------------------------------
     def enqueue(self, story_id: str, target_id: str, payload: dict[str, Any]) -> bool:
@@ -674,11 +759,15 @@ class SqliteState(StateStore):
 
 def _insert_story(conn: sqlite3.Connection, story_id: str, url: str, source: str, text_hash: str,
                   band_keys: Sequence[bytes], signature: bytes, published: str | None,
-                  seen_at: str | float | datetime | None) -> None:
+                  seen_at: str | float | datetime | None, cluster: ClusterEntry | None = None) -> None:
+    c = cluster
     cursor = conn.execute(
-        "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
-        (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at)),
+        "INSERT INTO stories (story_id, url, source, text_hash, signature, published, seen_at,"
+        " cluster, language, title, at, evidence) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO NOTHING",
+        (story_id, url, source, text_hash, bytes(signature), published, _epoch(seen_at),
+         c.cluster if c else None, c.language if c else None, c.title if c else None, c.at if c else None,
+         json.dumps(list(c.evidence), ensure_ascii=False) if c else None),
     )
     if cursor.rowcount == 1:
         ref = cursor.lastrowid
@@ -686,6 +775,11 @@ def _insert_story(conn: sqlite3.Connection, story_id: str, url: str, source: str
             "INSERT OR IGNORE INTO story_bands (band_key, story_ref) VALUES (?, ?)",
             [(bytes(key), ref) for key in band_keys],
         )
+        if c is not None:
+            conn.executemany(
+                "INSERT OR IGNORE INTO story_evidence (key, at, story_ref) VALUES (?, ?, ?)",
+                [(key, c.at, ref) for key in dict.fromkeys(c.lookup)],
+            )
 
 
 def _insert_outbox(conn: sqlite3.Connection, story_id: str, target_id: str, payload: dict[str, Any],
@@ -763,6 +857,7 @@ __all__: list[str] = [
     "REDIS_SCHEMES",
     "SCHEMA_VERSION",
     "ArticleCommit",
+    "ClusterEntry",
     "IndexChanged",
     "OutboxRow",
     "RunLock",
@@ -771,6 +866,7 @@ __all__: list[str] = [
     "StateStore",
     "StateWriteError",
     "StoryFingerprint",
+    "StoryInfo",
     "default_worker",
     "open_state",
 ]

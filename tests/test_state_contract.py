@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.state import ArticleCommit, OutboxRow, StoryFingerprint, open_state
+from crawler.state import ArticleCommit, ClusterEntry, OutboxRow, StoryFingerprint, open_state
 
 DAY = 86400
 
@@ -185,3 +185,41 @@ def test_delivery_survives_a_killed_process(location):
         assert [r.story_id for r in store.pending()] == ["s2"]
     finally:
         store.close()
+
+
+def _clustered(story_id, cluster, language, at, keys, title="t"):
+    return ArticleCommit(source=f"src-{story_id}", urls=[f"https://{story_id}.example/"], story_id=story_id,
+                         record={"url": f"https://{story_id}.example/"},
+                         fingerprint=StoryFingerprint(f"h-{story_id}", b"\x01" * 8, [story_id.encode()]),
+                         seen_at=at, cluster=ClusterEntry(cluster, language, title, at, tuple(keys), tuple(keys)))
+
+
+def test_cluster_index_finds_other_languages_in_the_window_by_shared_keys(state):
+    now = time.time()
+    state.commit(_clustered("en1", "en1", "en", now - 3600, ["c:910C", "f:2000:gpu", "d:03-05"], "Ascend"))
+    state.commit(_clustered("en2", "en2", "en", now - 3600, ["c:910C"]))
+    state.commit(_clustered("it0", "it0", "it", now - 3600, ["c:910C", "f:2000:gpu"]))
+    state.commit(_clustered("old", "old", "en", now - 30 * DAY, ["c:910C", "f:2000:gpu", "d:03-05"]))
+    found = state.cluster_candidates(["c:910C", "f:2000:gpu", "d:03-05"], now - 7 * DAY, now + 7 * DAY, "it", 10)
+    # Most shared keys first; the Italian story and the one outside the window are left out.
+    assert [info.story_id for info in found] == ["en1", "en2"]
+    first = found[0]
+    assert (first.cluster, first.language, first.title, first.source) == ("en1", "en", "Ascend", "src-en1")
+    assert first.evidence == ("c:910C", "f:2000:gpu", "d:03-05")
+    assert abs(first.at - (now - 3600)) < 1
+    assert [i.story_id for i in state.cluster_candidates(["c:910C"], now - DAY, now, "it", 1)] == ["en1"]
+    assert state.cluster_candidates([], now - DAY, now, "it", 5) == []
+
+
+def test_cluster_members_and_story_info(state):
+    now = time.time()
+    state.commit(_clustered("en1", "en1", "en", now - 7200, ["c:H800"]))
+    state.commit(_clustered("it1", "en1", "it", now - 3600, ["c:H800"]))
+    state.commit(_clustered("it2", "it2", "it", now, ["c:H800"]))
+    assert [i.story_id for i in state.cluster_stories("en1")] == ["en1", "it1"]
+    assert [i.story_id for i in state.cluster_stories("it2")] == ["it2"]
+    assert [(i.story_id, i.cluster) for i in state.stories_info(["it1", "nope", "en1"])] == [
+        ("it1", "en1"), ("en1", "en1")]
+    # A story recorded without a cluster entry (before clusters existed) is its own cluster.
+    state.add_story("plain", "https://p.example/", "p", "hp", [b"kp"], b"\x02" * 8, None, now)
+    assert [(i.story_id, i.cluster, i.evidence) for i in state.stories_info(["plain"])] == [("plain", "plain", ())]
