@@ -225,3 +225,11 @@ def declared_canonical(page: Any) -> str | None:
         if content and meta.get("property") == "og:url":
             return content
     return None
+
+
+def site_name(url: str) -> str:
+    """The name part of a URL's registrable domain (``tomshardware`` for www.tomshardware.com); the host
+    for addresses without a public suffix (IP addresses, ``localhost``)."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    extracted = _extract(host)
+    return extracted.domain if extracted.suffix else host
