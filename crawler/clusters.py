@@ -141,11 +141,11 @@ _ELISION = re.compile(
     r"^(?:l|d|dell|all|dall|nell|sull|coll|pell|un|quest|quell|c|n|s|t|m|v|tutt|sant|nessun)'(?=\w\w)",
     re.IGNORECASE)
 _CITATION = re.compile(
-    r"(?:according to|reported by|first reported by|reports from|as reported by|via|per|cites?|"
+    r"(?i:according to|reported by|first reported by|reports from|as reported by|via|citing|"
     r"secondo(?: quanto riportato da| quanto riferito da| quanto scrive| quanto rivelato da)?|"
     r"come riporta(?:to da)?|riportato da|riferisce|scrive|rivela|fonte:?|source:?)\s+"
     r"(?:the\s+|il\s+|lo\s+|la\s+|i\s+|gli\s+|le\s+)?"
-    r"(?P<name>[A-Z][\w'&.-]*(?:\s+(?:[A-Z][\w'&.-]*|of|de|del|della)){0,4})")
+    r"(?P<name>[A-Z][\w'&-]*(?: (?:[A-Z][\w'&-]*|of|de|del|della)){0,4})")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 
 # Capitalised words that begin sentences or sit in every story: never names on their own.
@@ -212,8 +212,9 @@ def _figures(text: str, language: str) -> Iterable[str]:
         value = _number(m["num"], language)
         if value is None:
             continue
-        if not (m["unit"] or m["scale"]) and text[m.end("num"):m.end("num") + 1].isalpha():
-            continue  # 910C: a code, read by _codes
+        if text[m.end("num"):m.end("num") + 1].isalpha() and not (m["unit"] and m.start("unit") == m.end("num")
+                                                                  and m["unit"].lower() in _UNITS):
+            continue  # 910C, 910B: a code, read by _codes (7nm and 96GB are figures)
         scale = (m["scale"] or "").lower()
         unit = (m["unit"] or "").lower()
         currency = _CURRENCY_SIGNS.get((m["cur"] or "").lower(), "")
@@ -228,7 +229,7 @@ def _figures(text: str, language: str) -> Iterable[str]:
             yield f"f:{_figure_value(value)}:{canon}"
         elif scale:
             yield f"f:{_figure_value(value)}"
-        elif value >= 10 and not (value.is_integer() and _YEAR.match(str(int(value)))):
+        elif value >= 100 and not (value.is_integer() and _YEAR.match(str(int(value)))):
             yield f"b:{_figure_value(value)}"
 
 
@@ -397,7 +398,9 @@ def score_pair(a: Evidence, b: Evidence) -> Score:
     """Weighted overlap of two stories' evidence (see the module docstring)."""
     ak, bk = set(a.keys), set(b.keys)
     shared = sorted(key for key in ak & bk if key[0] in WEIGHTS and key[1] == ":")
-    weight = sum(WEIGHTS[key[0]] for key in shared)
+    # A name of several words counts once: "Hong Kong" is not also "Hong" and "Kong".
+    in_names = {"n:" + word for key in shared if key.startswith("m:") for word in key[2:].split()}
+    weight = sum(WEIGHTS[key[0]] for key in shared if key not in in_names)
     facts: list[str] = []
     a_self = {key[5:] for key in ak if key.startswith("self:")}
     b_self = {key[5:] for key in bk if key.startswith("self:")}
