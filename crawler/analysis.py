@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.clusters import body_link_candidates, body_links
 from crawler.dedup import Fingerprinter
 from crawler.extraction import (
     extract_page,
@@ -74,6 +75,8 @@ class Analysis:
     language: str | None = None
     language_how: str | None = None
     fingerprint: StoryFingerprint | None = None
+    # Links inside the article's paragraphs, to other sites (evidence for crawler.clusters).
+    links: tuple[str, ...] = ()
 
 
 @dataclass
@@ -97,6 +100,7 @@ class Analyser:
         remove_chrome_boxes(tree)  # costlier: only where the cheap pass left a watched word
         if not may_match(self.topics, tree):
             return Analysis(SKIPPED, canonical)
+        links = body_link_candidates(tree, job.url)  # before extraction, which may change the tree
         page = extract_page(tree, job.url, job.discovery, min_chars=self.min_chars)
         if page is None:
             return Analysis(NO_ARTICLE, canonical)
@@ -106,7 +110,7 @@ class Analyser:
             return Analysis(NO_TOPIC, canonical, meta)
         language, how = detect_language(page.text[:LANGUAGE_SLICE], job.language_hint, self.language_min_chars)
         return Analysis(MATCHED, canonical, meta, page.text, [m.as_dict() for m in matches], language, how,
-                        self.fingerprinter(page.text))
+                        self.fingerprinter(page.text), body_links(links, page.text, job.url))
 
 
 

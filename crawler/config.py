@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from crawler import dedup, secrets
+from crawler import clusters, dedup, secrets
 from crawler.state import REDIS_SCHEMES
 from crawler.metadata import ZONE_BY_LANGUAGE
 
@@ -68,6 +68,8 @@ class AlertTarget:
     topics: tuple[str, ...] | None = None
     mode: str = "instant"
     max_per_run: int | None = None
+    # "language": the first copy of a story in each language alerts; "cluster": only the first copy.
+    per: str = "language"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,15 @@ class DedupConfig:
     threshold: float = dedup.DEFAULT_THRESHOLD
     num_perm: int = dedup.DEFAULT_NUM_PERM
     shingles: int = dedup.DEFAULT_SHINGLE_SIZE
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Linking one story across languages (crawler.clusters)."""
+
+    enabled: bool = True
+    window_days: float = clusters.DEFAULT_WINDOW_DAYS
+    threshold: float = clusters.DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ class Config:
     retention_days: int = 90
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     health_checks: HealthConfig = field(default_factory=HealthConfig)
+    clusters: ClusterConfig = field(default_factory=ClusterConfig)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def source(self, name: str) -> Source:
@@ -304,7 +316,7 @@ def _targets(file: Path, data: Any, section: str, topic_names: list[str], routed
         return []
     if not isinstance(data, list):
         raise ConfigError(file, section, "must be a list of targets")
-    allowed = {"url", "name"} | ({"topics", "mode", "max_per_run"} if routed else set())
+    allowed = {"url", "name"} | ({"topics", "mode", "max_per_run", "per"} if routed else set())
     targets: list[AlertTarget] = []
     ids: set[str] = set()
     for i, raw in enumerate(data):
@@ -323,7 +335,7 @@ def _targets(file: Path, data: Any, section: str, topic_names: list[str], routed
             r.fail("name" if name else "url", "two targets with the same name or URL")
         ids.add(target_id)
         topics = None
-        mode, max_per_run = "instant", None
+        mode, max_per_run, per = "instant", None, "language"
         if routed:
             if "topics" in r.data:
                 topics = r.strings("topics")
@@ -334,12 +346,17 @@ def _targets(file: Path, data: Any, section: str, topic_names: list[str], routed
             if mode not in ("instant", "digest"):
                 r.fail("mode", f"must be 'instant' or 'digest', got {mode!r}")
             max_per_run = r.number("max_per_run", None, 1, integer=True) if "max_per_run" in r.data else None
-        targets.append(AlertTarget(target_id, url, plugin.url(privacy=True), topics, mode, max_per_run))
+            per = r.text("per", "language")
+            if per not in PER_CHOICES:
+                r.fail("per", f"must be {' or '.join(repr(p) for p in PER_CHOICES)}, got {per!r}")
+        targets.append(AlertTarget(target_id, url, plugin.url(privacy=True), topics, mode, max_per_run, per))
     return targets
 
 
 TOP_LEVEL = {"sources", "topics", "alerts", "health", "archive", "state", "dedup", "retention_days", "crawl",
-             "health_checks"}
+             "health_checks", "clusters"}
+#: What a target is alerted once per: each language's first copy of a story, or its first copy at all.
+PER_CHOICES = ("language", "cluster")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: bool = True) -> Config:
@@ -401,6 +418,12 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         stale_days=float(hr.number("stale_days", HealthConfig.stale_days, 0.1)),
         extract_failure_jump=float(hr.number("extract_failure_jump", HealthConfig.extract_failure_jump, 0.01, 1.0)),
     )
+    cl = _Reader(file, top.get("clusters", dict, {}), "clusters", {"enabled", "window_days", "threshold"})
+    cluster_config = ClusterConfig(
+        enabled=cl.get("enabled", bool, True),
+        window_days=float(cl.number("window_days", ClusterConfig.window_days, 0.1, 90.0)),
+        threshold=float(cl.number("threshold", ClusterConfig.threshold, 0.05, 1.0)),
+    )
     names = list(topics.names)
     state_value, state_key = top.text("state", "data/state.sqlite3"), "state"
     if os.environ.get(STATE_ENV, "").strip():
@@ -419,5 +442,6 @@ def load_config(path: str | os.PathLike[str] | None = None, *, with_targets: boo
         retention_days=top.number("retention_days", 90, 1, integer=True),
         crawl=crawl,
         health_checks=health_checks,
+        clusters=cluster_config,
         raw=data or {},
     )

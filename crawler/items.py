@@ -8,7 +8,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.state import StoryFingerprint
+from crawler.state import ClusterEntry, StoryFingerprint, StoryInfo
 
 # Fields written to the JSONL archive, in this order.
 ARCHIVE_FIELDS = (
@@ -27,6 +27,8 @@ ARCHIVE_FIELDS = (
     "fetched_at",
     "duplicate_of",
     "duplicate_kind",
+    "story_cluster",
+    "cluster_evidence",
 )
 
 
@@ -61,6 +63,17 @@ class Story:
     story_id: str = ""
     duplicate_of: str | None = None
     duplicate_kind: str | None = None
+    # The story_id of the first story of this story's cluster (crawler.clusters): its own for a story no
+    # earlier one in another language tells, its original's for a same-language duplicate. A story that
+    # joined a cluster across languages keeps the evidence it shares with the story it joined.
+    story_cluster: str | None = None
+    cluster_evidence: list[str] = field(default_factory=list)
+    # Links inside the article's paragraphs (evidence; not archived).
+    body_links: list[str] = field(default_factory=list)
+    # Set by the dedup stage for an original: its cluster index entry, the earlier stories of its
+    # cluster (another language's first copy is named in the alert) (not archived).
+    cluster_entry: ClusterEntry | None = None
+    cluster_earlier: list[StoryInfo] = field(default_factory=list)
     # Canonical forms of the URLs this page was fetched by: the one discovery gave, each redirect hop,
     # the final one (not archived; committed as the story's aliases).
     fetched_urls: list[str] = field(default_factory=list)

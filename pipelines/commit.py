@@ -25,6 +25,7 @@ from crawler.addon import config_of
 from crawler.alerts.delivery import AlertTargetLike, wants
 from crawler.alerts.formatters import story_payload
 from crawler.items import QuietDrop, Story
+from crawler.dates import iso
 from crawler.run import run_state
 from crawler.state import ArticleCommit, IndexChanged, StateError, StateStore
 
@@ -72,13 +73,26 @@ class CommitPipeline:
         return pipeline
 
     def alerts_for(self, item: Story, record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        """The outbox rows of a story: an original on a topic some target wants, outside a baseline run."""
+        """The outbox rows of a story: an original on a topic some target wants, outside a baseline run,
+        that is the first copy of its cluster in its language (``per: language``, the default) or at all
+        (``per: cluster``). A later language's copy names the first copy of another language."""
         if self.baseline or item.duplicate_of or not item.topics:
             return []
-        interested = [target for target in self.targets if wants(target, item.topics)]
+        earlier = [info for info in item.cluster_earlier if info.story_id != item.story_id]
+        same_language = any(info.language == item.language for info in earlier)
+        wanting = [target for target in self.targets if wants(target, item.topics)]
+        # Alerted already for this story: in this language, or at all for a target alerted per cluster.
+        interested = [target for target in wanting
+                      if not same_language and not (earlier and target.per == "cluster")]
+        if len(interested) < len(wanting):
+            self.stats.inc_value("alerts/same_story", len(wanting) - len(interested))
         if not interested:
             return []
         payload = story_payload(record)
+        first = next((info for info in earlier if info.language != item.language), None)
+        if first is not None:
+            payload["same_as"] = {"title": first.title, "url": first.url, "source": first.source,
+                                  "language": first.language, "at": iso(first.at)}
         return [(target.id, payload) for target in interested]
 
     def process_item(self, item: Story) -> Story:
@@ -95,6 +109,7 @@ class CommitPipeline:
                     seen_at=item.fetched_at or None,
                     alerts=self.alerts_for(item, record),
                     index_seq=item.index_seq,
+                    cluster=item.cluster_entry,
                 ))
                 break
             except IndexChanged:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from crawler.addon import config_of
+from crawler.clusters import ClusterLinker, story_evidence, story_instant
 from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Deduplicator
 from crawler.items import Story
 from crawler.run import run_state
@@ -29,9 +31,12 @@ class DedupPipeline:
     """
 
     def __init__(self, state: StateStore, dedup: Deduplicator, stats: Any,
-                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+                 on_failure: Callable[[BaseException], None] | None = None,
+                 linker: ClusterLinker | None = None) -> None:
         self.state = state
         self.dedup = dedup
+        # Links an original to a story of another language it is one story with; None: clusters off.
+        self.linker = linker
         self.stats = stats
         self.on_failure = on_failure
 
@@ -46,7 +51,9 @@ class DedupPipeline:
             num_perm=settings.getint("DEDUP_NUM_PERM", DEFAULT_NUM_PERM),
             shingle_size=settings.getint("DEDUP_SHINGLES", DEFAULT_SHINGLE_SIZE),
         )
-        return cls(state, dedup, crawler.stats, run.fail)
+        clusters = config_of(settings).clusters
+        linker = ClusterLinker(state, clusters.window_days, clusters.threshold) if clusters.enabled else None
+        return cls(state, dedup, crawler.stats, run.fail, linker)
 
     def open_spider(self) -> None:
         logger.info(
@@ -80,6 +87,7 @@ class DedupPipeline:
         item.duplicate_kind = kind
         item.duplicate_of = duplicate_of
         item.fingerprint = self.dedup.fingerprint_if_original(text, duplicate_of)
+        self.cluster(item)
         if kind is None:
             self.stats.inc_value("dedup/new")
             for topic in item.topics:
@@ -94,3 +102,30 @@ class DedupPipeline:
                 item.source,
                 duplicate_of,
             )
+
+    def cluster(self, item: Story) -> None:
+        """Set the item's cluster: its original's for a duplicate; for an original, the cluster of the
+        story of another language it is one story with (crawler.clusters), else its own."""
+        item.cluster_entry, item.cluster_earlier, item.cluster_evidence = None, [], []
+        if item.duplicate_of is not None:
+            original = self.state.stories_info([item.duplicate_of])
+            item.story_cluster = original[0].cluster if original else item.duplicate_of
+            return
+        item.story_cluster = item.story_id
+        if self.linker is None or item.fingerprint is None:
+            return
+        evidence = story_evidence(item.title, item.text or "", language=item.language, url=item.url,
+                                  source=item.source, links=item.body_links)
+        at = story_instant(item.published, item.fetched_at)
+        decision = self.linker.decide(item.story_id, evidence, item.language, at)
+        item.story_cluster = decision.cluster
+        item.cluster_entry = self.linker.entry(decision, evidence, item.language, item.title, at)
+        if decision.joined is None:
+            self.stats.inc_value("clusters/new")
+            return
+        self.stats.inc_value("clusters/joined")
+        item.cluster_evidence = list(decision.score.shared) if decision.score else []
+        item.cluster_earlier = self.state.cluster_stories(decision.cluster)
+        logger.info("Same story across languages (score %.2f): %s [%s] joins %s [%s, %s]",
+                    decision.score.score if decision.score else 0.0, item.url, item.source,
+                    decision.joined.url, decision.joined.source, decision.joined.language)

@@ -71,6 +71,7 @@ class AlertTargetLike(Protocol):
     topics: Sequence[str] | None
     mode: str
     max_per_run: int | None
+    per: str
 
 
 class AlertConfigError(ValueError):
