@@ -188,6 +188,39 @@ def _facts(payload: Mapping[str, Any]) -> tuple[str, str, str]:
     return source, language, published_label(payload.get("published"))
 
 
+def _same_as(payload: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """("Same story as: <title> — <outlet> (EN), <time>", its link) for a later language's copy of a story."""
+    same = payload.get("same_as")
+    if not isinstance(same, Mapping):
+        return None
+    title = _shorten(_clean(same.get("title")) or _clean(same.get("url")) or "(untitled)", TITLE_MAX_CHARS)
+    outlet = _clean(same.get("source")) or "unknown source"
+    language = (_clean(same.get("language")) or "?").upper()
+    return (f"Same story as: {title} — {outlet} ({language}), {published_label(same.get('at'))}",
+            safe_link_url(same.get("url")))
+
+
+def by_cluster(payloads: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[Mapping[str, Any]]]]:
+    """A digest's stories with each cluster's copies folded into its first: (story, its other copies)."""
+    entries: list[tuple[Mapping[str, Any], list[Mapping[str, Any]]]] = []
+    where: dict[str, int] = {}
+    for payload in payloads:
+        cluster = str(payload.get("story_cluster") or payload.get("story_id") or id(payload))
+        if cluster in where:
+            entries[where[cluster]][1].append(payload)
+        else:
+            where[cluster] = len(entries)
+            entries.append((payload, []))
+    return entries
+
+
+def also_covered(copies: Sequence[Mapping[str, Any]]) -> str:
+    """"also covered by: hdblog (IT), tomshw-it (IT)" ("" without copies)."""
+    names = list(dict.fromkeys(f"{_clean(c.get('source')) or 'unknown source'} "
+                               f"({(_clean(c.get('language')) or '?').upper()})" for c in copies))
+    return "also covered by: " + ", ".join(names) if names else ""
+
+
 def group_by_topic(
     payloads: Iterable[Mapping[str, Any]], wanted: Sequence[str] | None = None
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -224,6 +257,10 @@ def slack_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None)
         # Asterisks inside the term would close the bold early; the term is shown without them.
         bold = f"*{slack_escape(hit.replace('*', ''))}*" if hit.strip("* ") else slack_escape(hit)
         lines.append(f"> {slack_escape(before)}{bold}{slack_escape(after)}")
+    same = _same_as(payload)
+    if same:
+        text, url = same
+        lines.append(f"<{slack_escape(url)}|{slack_escape(text)}>" if url else slack_escape(text))
     return Message(SLACK, "", "\n".join(lines))
 
 
@@ -231,7 +268,9 @@ def slack_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Se
     lines = [f"*{slack_escape(heading)}*"]
     size = len(lines[0])
     shown = 0
-    for topic, items in group_by_topic(payloads, wanted).items():
+    entries = by_cluster(payloads)
+    copies_of = {id(lead): copies for lead, copies in entries}
+    for topic, items in group_by_topic([lead for lead, _ in entries], wanted).items():
         header = f"\n*{slack_escape(topic)}* ({len(items)})"
         if size + len(header) > SLACK_MAX_CHARS or shown >= DIGEST_MAX_STORIES:
             break
@@ -239,12 +278,14 @@ def slack_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Se
         size += len(header) + 1
         for payload in items:
             source, _language, published = _facts(payload)
-            line = f"• {_slack_link(payload)} — {slack_escape(source)}, {slack_escape(published)}"
+            also = also_covered(copies_of.get(id(payload), []))
+            line = f"• {_slack_link(payload)} — {slack_escape(source)}, {slack_escape(published)}" + (
+                f" ({slack_escape(also)})" if also else "")
             if size + len(line) + 1 > SLACK_MAX_CHARS or shown >= DIGEST_MAX_STORIES:
                 break
             lines.append(line)
             size += len(line) + 1
-            shown += 1
+            shown += 1 + len(copies_of.get(id(payload), []))
     if shown < len(payloads):
         lines.append(f"\n…and {len(payloads) - shown} more (see the archive).")
     return Message(SLACK, "", "\n".join(lines))
@@ -287,11 +328,18 @@ def email_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None)
     if url:
         # Spelled out too: the plain-text alternative (derived from this HTML by apprise) keeps the address.
         parts.append(f'<p>Link: <a href="{_h(url)}">{_h(url)}</a></p>')
+    same = _same_as(payload)
+    if same:
+        text, same_url = same
+        parts.append(f'<p><a href="{_h(same_url)}">{_h(text)}</a><br>{_h(same_url)}</p>' if same_url
+                     else f"<p>{_h(text)}</p>")
     return Message(EMAIL, email_subject(topics, _title(payload)), "\n".join(parts))
 
 
 def email_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
-    groups = group_by_topic(payloads, wanted)
+    entries = by_cluster(payloads)
+    copies_of = {id(lead): copies for lead, copies in entries}
+    groups = group_by_topic([lead for lead, _ in entries], wanted)
     parts = [f"<h2>{_h(heading)}</h2>"]
     shown = 0
     for topic, items in groups.items():
@@ -305,10 +353,12 @@ def email_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Se
             source, language, published = _facts(payload)
             url = safe_link_url(payload.get("url"))
             link = f'<br><a href="{_h(url)}">{_h(url)}</a>' if url else ""
+            copies = copies_of.get(id(payload), [])
+            also = f"<br>{_h(also_covered(copies))}" if copies else ""
             parts.append(
-                f"<li>{_email_link(payload)} — {_h(source)} ({_h(language)}), {_h(published)}{link}</li>"
+                f"<li>{_email_link(payload)} — {_h(source)} ({_h(language)}), {_h(published)}{link}{also}</li>"
             )
-            shown += 1
+            shown += 1 + len(copies)
         parts.append("</ul>")
     if shown < len(payloads):
         parts.append(f"<p>…and {len(payloads) - shown} more (see the archive).</p>")
@@ -333,11 +383,16 @@ def text_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) 
     snippet = "".join(_snippet_parts(payload))
     if snippet:
         lines.append(snippet)
+    same = _same_as(payload)
+    if same:
+        lines.append(same[0] + (f"\n{same[1]}" if same[1] else ""))
     return Message(TEXT, email_subject(topics, _title(payload)), "\n".join(lines))
 
 
 def text_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
-    groups = group_by_topic(payloads, wanted)
+    entries = by_cluster(payloads)
+    copies_of = {id(lead): copies for lead, copies in entries}
+    groups = group_by_topic([lead for lead, _ in entries], wanted)
     lines = [heading]
     shown = 0
     for topic, items in groups.items():
@@ -348,8 +403,10 @@ def text_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Seq
             if shown >= DIGEST_MAX_STORIES:
                 break
             source, _language, published = _facts(payload)
-            lines.append(f"- {_title(payload)} — {source}, {published}\n  {_clean(payload.get('url'))}")
-            shown += 1
+            copies = copies_of.get(id(payload), [])
+            also = f"\n  {also_covered(copies)}" if copies else ""
+            lines.append(f"- {_title(payload)} — {source}, {published}\n  {_clean(payload.get('url'))}{also}")
+            shown += 1 + len(copies)
     if shown < len(payloads):
         lines.append(f"\n…and {len(payloads) - shown} more (see the archive).")
     return Message(TEXT, email_subject(list(groups), heading), "\n".join(lines))
