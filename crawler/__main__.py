@@ -11,14 +11,19 @@ from typing import Any
 
 from w3lib.encoding import html_to_unicode
 
+from crawler.clusters import MIN_SHARED, ClusterLinker, body_link_candidates, body_links, story_evidence, \
+    story_instant
 from crawler.config import ConfigError, load_config
+from crawler.dates import iso
+from crawler.items import story_id_for
+from crawler.state import StateError, open_state
 from crawler.analysis import may_match
 from crawler.extraction import extract_page, parse_page, remove_chrome
 from crawler.metadata import Discovery
 from crawler.language import detect_language
 from crawler.review import cli as review_cli
 from crawler.addon import DEFAULT_USER_AGENT as USER_AGENT
-from crawler.urls import same_site
+from crawler.urls import canonical_url, same_site
 
 
 def _fetch(url: str, timeout: float) -> str:
@@ -46,6 +51,7 @@ def explain(html: str, url: str | None, config_file: str | None, hint: str | Non
         remove_chrome(tree)
     prefilter = tree is not None and may_match(topics, tree)
     result: dict[str, Any] = {"url": url, "prefilter": prefilter}
+    links = body_link_candidates(tree, url) if tree is not None else []
     page = extract_page(tree, url, discovery) if tree is not None else None
     if page is None:
         result["extracted"] = False
@@ -68,9 +74,62 @@ def explain(html: str, url: str | None, config_file: str | None, hint: str | Non
         topics=list(dict.fromkeys(m["topic"] for m in matches)),
         matches=matches,
         candidates=[c.as_dict() for c in candidates],
+        cluster=explain_cluster(config, meta.headline, page.text, language, url, source.name if source else "",
+                                body_links(links, page.text, url), meta.published),
         text=page.text,
     )
     return result
+
+
+def explain_cluster(config: Any, title: str | None, text: str, language: str | None, url: str | None,
+                    source: str, links: tuple[str, ...], published: str | None) -> dict[str, Any]:
+    """Which cluster the page would join (a story of another language in the state it shares enough
+    evidence with), or the best candidate and why it fell short."""
+    evidence = story_evidence(title, text, language=language, url=url or "", source=source, links=links)
+    out: dict[str, Any] = {"evidence": list(evidence.keys), "window_days": config.clusters.window_days,
+                           "threshold": config.clusters.threshold, "min_shared": MIN_SHARED}
+    if not config.clusters.enabled:
+        out["decision"] = "clusters are off (clusters.enabled: false)"
+        return out
+    location = config.redis_url or config.state
+    if config.redis_url is None and not Path(config.state).exists():
+        out["decision"] = f"no state yet ({config.state}): its own new cluster"
+        return out
+    try:
+        state = open_state(location)
+    except StateError as exc:
+        out["decision"] = f"state not readable: {exc}"
+        return out
+    try:
+        at = story_instant(published, None)
+        linker = ClusterLinker(state, config.clusters.window_days, config.clusters.threshold)
+        decision = linker.decide(story_id_for(canonical_url(url)) if url else "", evidence, language, at)
+    finally:
+        state.close()
+
+    def describe(info: Any) -> dict[str, Any]:
+        return {"story_id": info.story_id, "cluster": info.cluster, "title": info.title, "source": info.source,
+                "language": info.language, "url": info.url, "at": iso(info.at)}
+
+    if decision.joined is not None and decision.score is not None:
+        out["decision"] = "joins the cluster of a story in another language"
+        out["joins"] = {**describe(decision.joined), "score": decision.score.score,
+                        "shared_weight": decision.score.shared_weight, "shared": list(decision.score.shared)}
+    elif decision.best is not None and decision.score is not None:
+        score = decision.score
+        why = []
+        if score.score < config.clusters.threshold:
+            why.append(f"score {score.score:.2f} below the threshold {config.clusters.threshold:.2f}")
+        if score.shared_weight < MIN_SHARED:
+            why.append(f"shared weight {score.shared_weight:g} below {MIN_SHARED:g}")
+        out["decision"] = "its own new cluster"
+        out["best_candidate"] = {**describe(decision.best), "score": score.score,
+                                 "shared_weight": score.shared_weight, "shared": list(score.shared),
+                                 "why_not": "; ".join(why)}
+    else:
+        out["decision"] = (f"its own new cluster: no story in another language within "
+                           f"{config.clusters.window_days:g} days shares a distinctive key")
+    return out
 
 
 def _explain_cmd(args: argparse.Namespace) -> int:

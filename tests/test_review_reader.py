@@ -60,7 +60,8 @@ def _record(url: str, source: str, language: str, title: str, text: str, topics:
                         "end": max(pos, 0) + len(term), "snippet": text[max(pos - 20, 0): pos + 40]})
     return {"story_id": story_id_for(url), "url": url, "source": source, "title": title, "published": published,
             "language": language, "topics": topics, "matches": matches, "text": text, "authors": ["Redazione"],
-            "published_precision": None, "modified": None, "fetched_at": fetched_at, "duplicate_of": duplicate_of, "duplicate_kind": duplicate_kind}
+            "published_precision": None, "modified": None, "fetched_at": fetched_at, "duplicate_of": duplicate_of, "duplicate_kind": duplicate_kind,
+            "story_cluster": duplicate_of or story_id_for(url), "cluster_evidence": []}
 
 
 def generate_records(n_stories: int = 220, seed: int = 7) -> list[dict[str, Any]]:

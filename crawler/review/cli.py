@@ -26,8 +26,11 @@ from rich.table import Table
 from rich.text import Text
 
 from crawler.review.query import (
+    Cluster,
     FilterError,
     Filters,
+    cluster_rows,
+    clusters,
     collect_stats,
     find_story,
     newest_records_json,
@@ -139,6 +142,8 @@ def _topic_text(topics: Any, palette: dict[str, str]) -> Text:
 def cmd_list(args: argparse.Namespace) -> int:
     archive = resolve_archive(args)
     filters = _filters(args)
+    if args.clusters:
+        return _list_clusters(archive, filters, args)
     if args.json:
         out = sys.stdout
         for line in newest_records_json(iter_records(archive), filters, args.limit):
@@ -201,6 +206,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_clusters(archive: Path | list[Path], filters: Filters, args: argparse.Namespace) -> int:
+    """One row per story cluster: its first story, how many outlets and languages carried it."""
+    found = clusters(iter_records(archive), filters, args.limit)
+    if args.json:
+        for cluster in found:
+            sys.stdout.write(json.dumps(cluster.as_dict(), ensure_ascii=False) + "\n")
+        return 0
+    console = _console(wide=True)
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
+                  caption=f"{len(found)} {'cluster' if len(found) == 1 else 'clusters'}")
+    table.add_column("First (UTC)", style="dim", no_wrap=True, width=16)
+    table.add_column("Outlets", justify="right", no_wrap=True)
+    table.add_column("Langs", no_wrap=True)
+    table.add_column("Title", overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column("Carried by", overflow="ellipsis", no_wrap=True, max_width=40)
+    table.add_column("Cluster", style="dim", no_wrap=True, width=16)
+    for cluster in found:
+        first = cluster.first
+        table.add_row(Text(_fmt(first.when)), Text(str(len(cluster.outlets))),
+                      Text(clean(", ".join(cluster.languages))), Text(clean(first.title)),
+                      Text(clean(", ".join(cluster.outlets))), Text(clean(first.cluster)))
+    console.print(table)
+    return 0
+
+
 # --- show -------------------------------------------------------------------------------------------
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -212,11 +242,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             sys.stderr.write(f"no story {args.story_id!r} in {archive_label(archive)}\n")
         return 1
+    members = cluster_rows(iter_records(archive), str(record["story_cluster"] or record["story_id"]))
     if args.json:
         out = dict(record)
         out["duplicates"] = [{"story_id": d.story_id, "source": d.source, "url": d.url,
                               "date": d.when.isoformat() if d.when else None, "kind": d.duplicate_kind}
                              for d in duplicates]
+        out["cluster"] = Cluster(members).as_dict()["stories"] if members else []
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         return 0
 
@@ -262,6 +294,25 @@ def cmd_show(args: argparse.Namespace) -> int:
                                         (clean(d.story_id), "dim"), "  ", clean(d.url)), soft_wrap=True)
     else:
         console.print("No duplicates of this story in the archive.")
+
+    outlets = len({m.source for m in members})
+    console.print(Rule(f"Cluster {clean(record['story_cluster'] or record['story_id'])}: {len(members)} "
+                       f"{'story' if len(members) == 1 else 'stories'}, {outlets} "
+                       f"{'outlet' if outlets == 1 else 'outlets'}", align="left"))
+    if len(members) > 1:
+        width = max(len(clean(m.source)) for m in members)
+        for m in members:
+            role = ("this story" if m.story_id == record["story_id"] else
+                    f"copy ({m.duplicate_kind or '?'})" if m.duplicate_of else "same story")
+            console.print(Text.assemble((_fmt(m.when), "dim"), "  ", (f"{clean(m.source):<{width}}", "bold"), "  ",
+                                        (f"{clean(m.language or '?').upper():<3}", ""), (f"{role:<13}", "yellow"),
+                                        "  ", clean(m.title), "  ", (clean(m.story_id), "dim")), soft_wrap=True)
+        if record["cluster_evidence"]:
+            console.print(Text.assemble(("Evidence shared: ", "dim"),
+                                        clean(", ".join(str(k) for k in record["cluster_evidence"][:20]))),
+                          soft_wrap=True)
+    else:
+        console.print("No other outlet or language carried this story in the archive.")
 
     console.print(Rule("Text", align="left"))
     console.print(Text(clean(record["text"] or "(no text)", one_line=False)))
@@ -353,6 +404,8 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     _add_filters(p)
     p.add_argument("--limit", type=_positive, metavar="N", help="only the newest N stories")
     p.add_argument("--json", action="store_true", help="print matching records as JSONL (newest first)")
+    p.add_argument("--clusters", action="store_true",
+                   help="one row per story cluster (every outlet and language that carried it)")
     p.set_defaults(func=_guarded(cmd_list))
 
     p = sub.add_parser("show", help="one story in full: metadata, matches, outlets that carried it, text")

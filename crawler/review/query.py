@@ -10,7 +10,7 @@ import tempfile
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -111,6 +111,7 @@ class Row:
     url: str = field(compare=False)
     duplicate_of: str | None = field(compare=False)
     duplicate_kind: str | None = field(compare=False)
+    cluster: str = field(compare=False, default="")
 
 
 def _sort_key(when: datetime | None, seq: int) -> tuple[float, int]:
@@ -130,6 +131,7 @@ def make_row(record: dict[str, Any], when: datetime | None, seq: int) -> Row:
         url=str(record["url"] or ""),
         duplicate_of=record["duplicate_of"],
         duplicate_kind=record["duplicate_kind"],
+        cluster=str(record.get("story_cluster") or record["story_id"]),
     )
 
 
@@ -194,6 +196,55 @@ def find_story(records: Iterable[dict[str, Any]], story_id: str) -> tuple[dict[s
         return None, [], ids
     (sid, record), = found.items()
     return record, sorted(duplicates.get(sid, [])), ids
+
+
+def cluster_rows(records: Iterable[dict[str, Any]], cluster: str) -> list[Row]:
+    """Every record of one story cluster (every outlet, language and copy), oldest first."""
+    return sorted(make_row(rec, record_time(rec), seq) for seq, rec in enumerate(records)
+                  if str(rec.get("story_cluster") or rec["story_id"]) == cluster)
+
+
+@dataclass
+class Cluster:
+    """One story as it spread: its records, oldest first."""
+
+    rows: list[Row]
+
+    @property
+    def first(self) -> Row:
+        return self.rows[0]
+
+    @property
+    def outlets(self) -> list[str]:
+        return list(dict.fromkeys(row.source for row in self.rows))
+
+    @property
+    def languages(self) -> list[str]:
+        return list(dict.fromkeys(row.language or "?" for row in self.rows))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cluster": self.first.cluster, "title": self.first.title, "first": _iso_or_none(self.first.when),
+                "last": _iso_or_none(self.rows[-1].when), "outlets": self.outlets, "languages": self.languages,
+                "stories": [{"story_id": r.story_id, "source": r.source, "language": r.language,
+                             "date": _iso_or_none(r.when), "title": r.title, "url": r.url,
+                             "duplicate_of": r.duplicate_of} for r in self.rows]}
+
+
+def _iso_or_none(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def clusters(records: Iterable[dict[str, Any]], filters: Filters, limit: int | None = None) -> list[Cluster]:
+    """Story clusters with a matching record (copies included), newest first story first. A cluster
+    keeps its records that match the filters, duplicates included."""
+    with_copies = replace(filters, include_duplicates=True)
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for seq, (rec, when) in enumerate(filtered(records, with_copies)):
+        row = make_row(rec, when, seq)
+        groups[row.cluster].append(row)
+    found = [Cluster(sorted(rows)) for rows in groups.values()]
+    found.sort(key=lambda c: c.first.sort_key, reverse=True)
+    return found[:limit] if limit is not None else found
 
 
 @dataclass

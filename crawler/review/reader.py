@@ -38,6 +38,8 @@ _DEFAULTS: dict[str, Any] = {
     "fetched_at": None,
     "duplicate_of": None,
     "duplicate_kind": None,
+    "story_cluster": None,
+    "cluster_evidence": [],
 }
 
 
@@ -155,6 +157,9 @@ def _normalise(obj: dict[str, Any]) -> dict[str, Any]:
         obj["matches"] = []
     if not isinstance(obj["authors"], list):
         obj["authors"] = [str(obj["authors"])]
+    if not obj["story_cluster"]:
+        # Records written before clusters: a copy is in its original's cluster, an original in its own.
+        obj["story_cluster"] = obj["duplicate_of"] or obj["story_id"]
     return obj
 
 

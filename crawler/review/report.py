@@ -53,6 +53,8 @@ class ReportData:
     rows: list[Row] = field(default_factory=list)
     duplicates: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     outlets: dict[str, Outlet] = field(default_factory=lambda: defaultdict(Outlet))
+    # Every matching record (copies included) by story cluster, for the spread timelines.
+    clusters: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
 
 
 def collect(records: Iterable[dict[str, Any]], filters: Filters, limit: int | None = None) -> ReportData:
@@ -69,6 +71,7 @@ def collect(records: Iterable[dict[str, Any]], filters: Filters, limit: int | No
         if dup_of:
             data.duplicates[str(dup_of)].append(make_row(rec, when, seq))
         if with_copies.accepts(rec, when):
+            data.clusters[str(rec.get("story_cluster") or rec["story_id"])].append(make_row(rec, when, seq))
             outlet = data.outlets[str(rec["source"])]
             outlet.carried += 1
             if dup_of:
@@ -237,6 +240,63 @@ def _story_table(data: ReportData) -> str:
     return "\n".join(out)
 
 
+#: Clusters drawn in "How stories spread", most outlets first.
+SPREAD_CLUSTERS = 20
+
+
+def _spread(data: ReportData) -> str:
+    """One timeline per story that more than one outlet carried: each outlet and language on the time
+    axis from the first report, with the delay after it."""
+    spread = [sorted(rows) for rows in data.clusters.values() if len({r.source for r in rows}) > 1]
+    if not spread:
+        return '<p class="empty">No story in these records was carried by more than one outlet.</p>'
+    spread.sort(key=lambda rows: (-len({r.source for r in rows}), -rows[0].sort_key[0]))
+    out = []
+    if len(spread) > SPREAD_CLUSTERS:
+        out.append(f'<p class="muted">The {SPREAD_CLUSTERS} of {len(spread)} stories carried by most outlets.</p>')
+    width, left, right, height = 960, 8, 8, 30
+    for rows in spread[:SPREAD_CLUSTERS]:
+        first = rows[0]
+        times = [r.when.timestamp() for r in rows if r.when]
+        t0 = min(times) if times else 0.0
+        span = max(max(times) - t0, 3600.0) if times else 3600.0
+        outlets = len({r.source for r in rows})
+        langs = ", ".join(dict.fromkeys((r.language or "?").upper() for r in rows))
+        out.append(f'<div class="spread" data-cluster="{esc(first.cluster)}">'
+                   f'<h3>{_link(first.title or first.url, first.url)} '
+                   f'<span class="muted">{outlets} outlets · {esc(langs)}</span></h3>')
+        marks = []
+        for i, r in enumerate(rows):
+            x = left + ((r.when.timestamp() - t0) / span if r.when else 0.0) * (width - left - right)
+            marks.append(f'<circle class="point" cx="{x:.1f}" cy="{height / 2:.0f}" r="6" '
+                         f'fill="{PALETTE[i % len(PALETTE)]}"><title>{esc(r.source)} '
+                         f'({esc((r.language or "?").upper())}) {esc(_fmt_time(r.when))}</title></circle>')
+        out.append(f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
+                   f'aria-label="when each outlet carried the story">'
+                   f'<line class="axis" x1="{left}" y1="{height / 2:.0f}" x2="{width - right}" '
+                   f'y2="{height / 2:.0f}"/>{"".join(marks)}</svg>')
+        out.append("<ol class=\"spread-list\">")
+        for r in rows:
+            delay = ""
+            if r.when and first.when and r is not first:
+                delay = f" · +{_delay((r.when - first.when).total_seconds())}"
+            role = "copy" if r.duplicate_of else ("first" if r is first else "same story")
+            out.append(f'<li><span class="nowrap">{esc(_fmt_time(r.when))}</span> {_link(r.source, r.url)} '
+                       f'({esc((r.language or "?").upper())}) <span class="muted">{esc(role)}{esc(delay)}</span></li>')
+        out.append("</ol></div>")
+    return "\n".join(out)
+
+
+def _delay(seconds: float) -> str:
+    """3 h 20 min, 2 d 4 h, 15 min."""
+    minutes = max(int(seconds // 60), 0)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
 def _outlet_table(data: ReportData) -> str:
     out = ['<table class="outlets"><thead><tr><th>Outlet</th><th>Stories carried</th><th>First to report</th>'
            '<th>Carried later (duplicates)</th><th>Topics</th><th>Languages</th><th>Latest (UTC)</th>'
@@ -266,6 +326,8 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom: 1px solid #e3e3e3; }
 th { background: #f3f5f7; position: sticky; top: 0; } td.num { text-align: right; } .nowrap { white-space: nowrap; }
 td ul { margin: 0; padding-left: 16px; } a { color: #0b5cad; }
+.timeline { width: 100%; height: 30px; } .timeline .axis { stroke: #999; }
+.spread h3 { font-size: 14px; margin: 14px 0 2px; } .spread-list { margin: 0 0 8px; padding-left: 20px; }
 .summary { display: flex; gap: 24px; flex-wrap: wrap; margin: 12px 0; }
 .summary div { background: #f3f5f7; border-radius: 4px; padding: 8px 12px; }
 .summary b { display: block; font-size: 20px; }
@@ -304,6 +366,8 @@ def render(data: ReportData, *, archive: str, generated: datetime | None = None)
         f"<div><b>{esc(span)}</b>time span (UTC)</div></div>",
         "<h2>Stories per topic per day</h2>",
         chart_svg(s),
+        "<h2>How stories spread</h2>",
+        _spread(data),
         "<h2>Coverage per outlet</h2>",
         _outlet_table(data),
         "<h2>Stories</h2>",
