@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python -m crawler.evaluate
+	$(BIN)/python -m crawler.cluster_eval
 
 # What newswatch is measured against (news-please; the language detectors it did not choose) lives in
 # its own virtualenv, so none of it is installed beside newswatch.
