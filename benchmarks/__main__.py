@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import crawl, dedup, extraction, language, metadata, scale
+from benchmarks import clusters, crawl, dedup, extraction, language, metadata, scale
 
 BENCHMARKS = {"crawl": crawl, "language": language, "extraction": extraction, "metadata": metadata, "dedup": dedup,
-              "scale": scale}
+              "scale": scale, "clusters": clusters}
 
 
 def main(argv: list[str]) -> int:
