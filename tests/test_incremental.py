@@ -10,7 +10,7 @@ import pytest
 from crawler.state import open_state
 from tests.crawl import run_crawl
 from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
-from tests.support.notify_servers import SlackStandIn, slack_server  # noqa: F401 (fixture)
+from tests.support.notify_servers import SlackStandIn, own_story, slack_server  # noqa: F401 (fixture)
 from tests.test_crawl import FAST_ALERTS, alert_env, make_config, slack_alert, slack_text
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs
@@ -26,7 +26,7 @@ def article_requests(outlets: Outlets) -> list[str]:
 def alerted_urls(slack: SlackStandIn) -> list[str]:
     out = []
     for payload in slack.delivered:
-        text = slack_text(payload)
+        text = own_story(slack_text(payload))
         out += [u for u in _all_article_urls if u in text]
     return out
 

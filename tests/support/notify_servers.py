@@ -17,6 +17,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import socket
 import threading
 from collections import deque
@@ -297,3 +298,9 @@ def smtp_server() -> Iterator[SmtpStandIn]:
         yield server
     finally:
         server.stop()
+
+
+def own_story(text: str) -> str:
+    """A message's text without its closing "Same story as" part and the link that carries it: a later
+    language's alert also names the first copy of its story, which is not the story it announces."""
+    return re.split(r"(?:<[^<>|]*\|)?Same story as:", text)[0]
