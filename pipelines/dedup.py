@@ -114,6 +114,10 @@ class DedupPipeline:
         item.story_cluster = item.story_id
         if self.linker is None or item.fingerprint is None:
             return
+        known = self.state.stories_info([item.story_id])
+        if known:  # fetched again (an update): it stays in the cluster it was recorded in
+            item.story_cluster = known[0].cluster
+            return
         evidence = story_evidence(item.title, item.text or "", language=item.language, url=item.url,
                                   source=item.source, links=item.body_links)
         at = story_instant(item.published, item.fetched_at)

@@ -209,3 +209,37 @@ def test_explain_names_the_cluster_a_page_would_join(tmp_path: Path) -> None:
     assert short["decision"] == "its own new cluster"
     assert short["best_candidate"]["story_id"] == story_id and "below" in short["best_candidate"]["why_not"]
     assert "c:910C" in short["evidence"]
+
+
+# --- the dedup stage ------------------------------------------------------------------------------
+
+def test_the_dedup_stage_puts_copies_and_rewrites_in_one_cluster(tmp_path: Path) -> None:
+    from crawler.clusters import ClusterLinker
+    from crawler.dedup import Deduplicator
+    from pipelines.dedup import DedupPipeline
+
+    crawler = get_crawler()
+    state = SqliteState(tmp_path / "state.sqlite")
+    stage = DedupPipeline(state, Deduplicator(state), crawler.stats, None, ClusterLinker(state))
+    commit = CommitPipeline(state, crawler.stats, [], baseline=False, on_failure=lambda exc: None)
+
+    def story(url: str, text: str, language: str) -> Story:
+        return Story(url=url, source=url.split("/")[2], text=text, title="t", language=language, topics=["ascend"],
+                     fetched_at="2026-03-20T14:00:00+00:00", published="2026-03-20T08:00:00+00:00")
+
+    en = commit.process_item(stage.process_item(story(EN_URL, EN, "en")))
+    assert en.story_cluster == en.story_id and crawler.stats.get_value("clusters/new") == 1
+    it = commit.process_item(stage.process_item(story(IT_URL, IT, "it")))
+    assert it.story_cluster == en.story_id and it.duplicate_of is None
+    assert [info.story_id for info in it.cluster_earlier] == [en.story_id]
+    # An Italian syndicated copy of the rewrite: a duplicate, in the same cluster.
+    copy = stage.process_item(story("https://www.tomshw.it/copy", IT + " Aggiornamento.", "it"))
+    assert copy.duplicate_of == it.story_id and copy.story_cluster == en.story_id
+    # A different story on the subject: its own cluster.
+    other = commit.process_item(stage.process_item(story("https://x.example/rese", OTHER_IT, "it")))
+    assert other.story_cluster == other.story_id
+    # The rewrite fetched again (an update): still in the cluster it was recorded in, never its own.
+    again = stage.process_item(story(IT_URL, IT + " Una frase in più.", "it"))
+    assert again.story_cluster == en.story_id
+    assert crawler.stats.get_value("clusters/joined") == 1
+    state.close()
