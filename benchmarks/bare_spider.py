@@ -6,8 +6,8 @@ same concurrency settings as ``scrapy crawl news``."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
@@ -37,5 +37,5 @@ class BareSpider(Spider):
     def closed(self, reason: str) -> None:
         if self.stats_path:
             with open(self.stats_path, "w", encoding="utf-8") as out:
-                json.dump({**self.crawler.stats.get_stats(), "finish_time": datetime.now(timezone.utc)}, out,
+                json.dump({**self.crawler.stats.get_stats(), "finish_time": datetime.now(UTC)}, out,
                           default=str)

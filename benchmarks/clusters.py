@@ -93,11 +93,11 @@ def run() -> None:
             linker = ClusterLinker(store)
             queries = [_evidence(rng, vocab, weights) for _ in range(QUERIES)]
             linker.decide("q", queries[0], "it", now)
-            index_ms = _per_story_ms(lambda ev: linker.decide("q", ev, "it", now), queries)
+            index_ms = _per_story_ms(lambda ev, linker=linker: linker.decide("q", ev, "it", now), queries)
             everything = store.stories_info([f"s{n:07d}" for n in range(size)])
             stored = [Evidence(info.evidence) for info in everything]
             few = queries[:10]
-            naive_ms = _per_story_ms(lambda ev: max(score_pair(ev, other).score for other in stored), few)
+            naive_ms = _per_story_ms(lambda ev, stored=stored: max(score_pair(ev, other).score for other in stored), few)
             rows.append((size, index_ms, naive_ms))
             store.close()
     print(f"  {'stories':>8} {'days':>5}  {'indexed':>10}  {'naive (score all)':>18}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -227,7 +226,7 @@ def per_page() -> None:
         result = json.loads(run.stdout.strip().splitlines()[-1])
         np_ms = result["seconds"] / len(ids) * 1000
         _, _, np_f1 = score([(result["texts"][i], truth[i]["articleBody"]) for i in ids])
-        print(f"    {'news-please NewsPlease.from_html (AEB F1 %.4f)' % np_f1:<52}{np_ms:>8.2f}{np_ms / parse_ms:>8.2f}x")
+        print(f"    {f'news-please NewsPlease.from_html (AEB F1 {np_f1:.4f})':<52}{np_ms:>8.2f}{np_ms / parse_ms:>8.2f}x")
     else:
         print(f"    news-please: not measured ({COMPARE_PYTHON} missing: `make bench` creates it)")
     for variant in ("plain", "technav"):

@@ -60,7 +60,7 @@ out = {"loaded_mb": loaded}
 for name, items in sets.items():
     started = time.process_time()
     got = [detect(text[:2000]) for _, text in items]
-    out[name] = {"right": sum(g == want for g, (want, _) in zip(got, items)), "of": len(items),
+    out[name] = {"right": sum(g == want for g, (want, _) in zip(got, items, strict=True)), "of": len(items),
                  "ms": (time.process_time() - started) / len(items) * 1000,
-                 "wrong": [f"{want}->{g}" for g, (want, _) in zip(got, items) if g != want]}
+                 "wrong": [f"{want}->{g}" for g, (want, _) in zip(got, items, strict=True) if g != want]}
 print(json.dumps(out))

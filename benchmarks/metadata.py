@@ -94,7 +94,7 @@ def _score(truth: dict[str, dict], extract: Callable[[str, str], Result], show: 
         got = extract(html, entry["url"])
         page = name.split(".")[0]
 
-        def check(key: str, ok: bool, detail: str) -> None:
+        def check(key: str, ok: bool, detail: str, page: str = page) -> None:
             counts[key][1] += 1
             if ok:
                 counts[key][0] += 1

@@ -68,9 +68,8 @@ def build(pages: int, variant: str, share: float) -> dict[bytes, bytes]:
             opened = _BODY_OPEN.search(html)
             at = opened.end() if opened else 0
             html = html[:at] + TECH_NAV.encode() + html[at:]
-            closed = None
-            for closed in _BODY_CLOSE.finditer(html):
-                pass
+            closes = list(_BODY_CLOSE.finditer(html))
+            closed = closes[-1] if closes else None
             at = closed.start() if closed else len(html)
             html = html[:at] + TECH_FOOTER.encode() + html[at:]
         path = f"/article/{i:06d}.html"

@@ -11,18 +11,17 @@ from typing import Any
 
 from w3lib.encoding import html_to_unicode
 
-from crawler.clusters import MIN_SHARED, ClusterLinker, body_link_candidates, body_links, story_evidence, \
-    story_instant
+from crawler.addon import DEFAULT_USER_AGENT as USER_AGENT
+from crawler.analysis import may_match
+from crawler.clusters import MIN_SHARED, ClusterLinker, body_link_candidates, body_links, story_evidence, story_instant
 from crawler.config import ConfigError, load_config
 from crawler.dates import iso
-from crawler.items import story_id_for
-from crawler.state import StateError, open_state
-from crawler.analysis import may_match
 from crawler.extraction import extract_page, parse_page, remove_chrome
-from crawler.metadata import Discovery
+from crawler.items import story_id_for
 from crawler.language import detect_language
+from crawler.metadata import Discovery
 from crawler.review import cli as review_cli
-from crawler.addon import DEFAULT_USER_AGENT as USER_AGENT
+from crawler.state import StateError, open_state
 from crawler.urls import canonical_url, same_site
 
 

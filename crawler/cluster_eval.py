@@ -22,8 +22,7 @@ from typing import Any
 
 import yaml
 
-from crawler.clusters import DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, Score, score_pair, story_evidence, \
-    within_window
+from crawler.clusters import DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, Score, score_pair, story_evidence, within_window
 from crawler.dates import epoch
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from crawler import clusters, dedup, secrets
-from crawler.state import REDIS_SCHEMES
 from crawler.metadata import ZONE_BY_LANGUAGE
+from crawler.state import REDIS_SCHEMES
 
 logger = logging.getLogger(__name__)
 

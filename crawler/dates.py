@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def epoch(value: str | float | datetime | None) -> float:
@@ -16,7 +16,7 @@ def epoch(value: str | float | datetime | None) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 
@@ -24,4 +24,4 @@ def iso(epoch_seconds: float | None) -> str | None:
     """An epoch as ISO 8601 UTC to the second; None stays None."""
     if epoch_seconds is None:
         return None
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="seconds")

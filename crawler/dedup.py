@@ -25,7 +25,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -311,7 +311,7 @@ class Deduplicator:
             story_id=story_id,
             fingerprint=self.fingerprint_if_original(text, duplicate_of),
             published=published,
-            seen_at=seen_at or datetime.now(timezone.utc).isoformat(),
+            seen_at=seen_at or datetime.now(UTC).isoformat(),
         ))
 
     def fingerprint_if_original(self, text: str, duplicate_of: str | None) -> Fingerprint | None:

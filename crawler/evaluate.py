@@ -151,7 +151,7 @@ def render(report: Report, topics: CompiledTopics, out: TextIO, rich_output: boo
         widths = [max(len(h), *(len(r[i]) for r in _rows(report))) for i, h in enumerate(_HEADER)]
         print(f"Topic matching on {total} labelled cases", file=out)
         for row in [_HEADER, *_rows(report)]:
-            print("  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))), file=out)
+            print("  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))), file=out)
     if not report.wrong:
         print("All cases correct.", file=out)
         return

@@ -15,8 +15,8 @@ from typing import Any
 
 import trafilatura
 from htmldate import find_date
-from lxml import html as lxml_html
 from lxml import etree
+from lxml import html as lxml_html
 from lxml.etree import XPath
 from readability import Document as ReadabilityDocument
 from trafilatura.utils import load_html

@@ -33,9 +33,9 @@ import re
 import re._constants as _sre_c
 import re._parser as _sre_p
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from collections.abc import Iterable
-from typing import Any, Callable
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -419,9 +419,8 @@ def snippet(text: str, start: int, end: int, limit: int = SNIPPET_CHARS) -> str:
     if m:
         hi, tail_cut = end + m.end(), False
     elif tail_cut:
-        sp = None
-        for sp in re.finditer(r"\s", after):
-            pass
+        spaces = list(re.finditer(r"\s", after))
+        sp = spaces[-1] if spaces else None
         if sp:
             hi = end + sp.start()
     out = " ".join(_DELETABLE_RE.sub("", text[lo:hi]).split())
@@ -542,7 +541,7 @@ class CompiledTopics:
             kept += self._near_misses(topic, fields, kept)
         kept.sort(key=lambda r: (r[0], r[1]))
         out = []
-        for fi, a, b, f, _order, _, term, accepted, reason in kept:
+        for _fi, a, b, f, _order, _, term, accepted, reason in kept:
             start, end = f.span(a, b)
             out.append(
                 Candidate(

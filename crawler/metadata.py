@@ -31,11 +31,11 @@ import json
 import logging
 import re
 import unicodedata
-from html import unescape
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
+from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -121,7 +121,7 @@ def _json_ld(tree: Any) -> list[dict[str, Any]]:
         if not raw:
             continue
         try:
-            walk(json.loads(raw, strict=False))
+            walk(json.loads(raw, strict=True))
         except ValueError:
             # A trailing comma or a stray character: the page's other evidence still counts.
             logger.debug("unreadable JSON-LD block skipped")
@@ -261,7 +261,7 @@ def headline_sources(tree: Any) -> list[str]:
         if (script.get("type") or "").strip().lower() == "application/ld+json" and script.text:
             for literal in _JSON_LD_HEADLINE.findall(script.text):
                 try:
-                    out.append(json.loads(literal, strict=False))
+                    out.append(json.loads(literal, strict=True))
                 except ValueError:
                     out.append(literal)
     return [normalise_text(unescape(value)) for value in out]
@@ -567,7 +567,7 @@ def to_utc(value: str | None) -> datetime | None:
     when = parse_when(value)
     if when is None:
         return None
-    moment = when.moment if when.aware else when.moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    moment = when.moment if when.aware else when.moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 

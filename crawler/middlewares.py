@@ -26,7 +26,7 @@ class OffsiteRedirectMiddleware:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "OffsiteRedirectMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> OffsiteRedirectMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:

@@ -59,7 +59,7 @@ class AnalysisPool:
         self._slots: asyncio.Semaphore | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "AnalysisPool":
+    def from_crawler(cls, crawler: Crawler) -> AnalysisPool:
         config = config_of(crawler.settings)
         settings = crawler.settings
         analyser = Analyser(

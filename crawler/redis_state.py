@@ -416,7 +416,7 @@ class RedisState(StateStore):
         if not ids:
             return []
         records = self._run("read archive queue", self._db.hmget, P + "archive:rec", ids)
-        return [(sid, json.loads(rec)) for sid, rec in zip(ids, records) if rec is not None]
+        return [(sid, json.loads(rec)) for sid, rec in zip(ids, records, strict=True) if rec is not None]
 
     def mark_archived(self, story_ids: Sequence[str]) -> None:
         if not story_ids:
@@ -454,7 +454,7 @@ class RedisState(StateStore):
             pipe.zrange(P + "band:" + bytes(key).hex(), 0, -1, withscores=True)
         order: dict[str, float] = {}
         where: dict[str, list[str]] = {}
-        for key, members in zip(band_keys, self._run("read bands", pipe.execute)):
+        for key, members in zip(band_keys, self._run("read bands", pipe.execute), strict=True):
             for story_id, ref in members:
                 order[story_id] = ref
                 where.setdefault(story_id, []).append(P + "band:" + bytes(key).hex())
@@ -466,7 +466,7 @@ class RedisState(StateStore):
         for story_id in ids:
             pipe.exists(P + "story:" + story_id)
         alive = self._run("read stories", pipe.execute)
-        gone = [story_id for story_id, exists in zip(ids, alive) if not exists]
+        gone = [story_id for story_id, exists in zip(ids, alive, strict=True) if not exists]
         if gone:
             pipe = self._db.pipeline(transaction=False)
             for story_id in gone:
@@ -476,7 +476,7 @@ class RedisState(StateStore):
                 pipe.execute()
             except RedisError:
                 pass  # tidying only
-        return [story_id for story_id, exists in zip(ids, alive) if exists]
+        return [story_id for story_id, exists in zip(ids, alive, strict=True) if exists]
 
     def add_story(self, story_id: str, url: str, source: str, text_hash: str, band_keys: list[bytes],
                   signature: bytes, published: str | None, seen_at: str | float | datetime | None) -> None:
@@ -498,7 +498,7 @@ class RedisState(StateStore):
         for story_id in story_ids:
             pipe.hmget(P + "story:" + story_id, *self._INFO_FIELDS)
         out = []
-        for story_id, values in zip(story_ids, self._run("read stories", pipe.execute)):
+        for story_id, values in zip(story_ids, self._run("read stories", pipe.execute), strict=True):
             url, source, title, lang, cluster, at, seen, ev = values
             if url is None:
                 continue  # expired
@@ -548,7 +548,7 @@ class RedisState(StateStore):
         for row_id in ids:
             pipe.hgetall(P + "outbox:" + str(row_id))
         rows = []
-        for row_id, fields in zip(ids, self._run("read outbox", pipe.execute)):
+        for row_id, fields in zip(ids, self._run("read outbox", pipe.execute), strict=True):
             if not fields or fields.get("status") != "pending":
                 continue
             if (target_id is not None and fields["target"] != target_id) or (

@@ -106,7 +106,7 @@ class RunState:
         self._closed: Deferred[None] = Deferred()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "RunState":
+    def from_crawler(cls, crawler: Crawler) -> RunState:
         return cls(crawler, config_of(crawler.settings), crawler.settings.getbool("NEWSWATCH_BASELINE"))
 
     @property
@@ -120,7 +120,7 @@ class RunState:
         return self.config.redis_url is not None
 
     @property
-    def shared_state(self) -> "RedisState":
+    def shared_state(self) -> RedisState:
         """The state as the Redis store it is in a shared run (ticks, leases, per-tick sets)."""
         return cast("RedisState", self.state)
 

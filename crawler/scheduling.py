@@ -54,7 +54,7 @@ class TickDupeFilter(RFPDupeFilter):
     """scrapy-redis's request filter (its fingerprints), kept in the running tick's set ``dupefilter``."""
 
     @classmethod
-    def from_spider(cls, spider: Spider) -> "TickDupeFilter":
+    def from_spider(cls, spider: Spider) -> TickDupeFilter:
         state = _run(spider).shared_state
         dupefilter = cls(None, key=state.tick_key("dupefilter"), debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
         dupefilter.state = state

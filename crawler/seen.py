@@ -40,7 +40,7 @@ class SeenUrlsMiddleware:
         self._rechecks: dict[str, int] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "SeenUrlsMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> SeenUrlsMiddleware:
         return cls(run_state(crawler), config_of(crawler.settings).crawl.max_rechecks_per_source)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -272,6 +272,7 @@ class StateStore(ABC):
         """Claim pending rows for sending: the ids this process may send now (a lease in a shared store;
         delivered rows and rows another worker holds are left out)."""
 
+    @abstractmethod
     def release(self, row_ids: Sequence[int]) -> None:
         """Give up claims without an outcome (the run is stopping): another worker may send them."""
 
@@ -717,6 +718,9 @@ class SqliteState(StateStore):
         rows = self._query(f"SELECT id FROM outbox WHERE status = 'pending' AND id IN ({placeholders})", wanted)
         pending = {row[0] for row in rows}
         return [row_id for row_id in wanted if row_id in pending]
+
+    def release(self, row_ids: Sequence[int]) -> None:
+        """Nothing to give up: one run at a time holds the file, and its claims are only its pending rows."""
 
     def _update_row(self, row_id: int, sql: str, params: tuple[Any, ...]) -> None:
         with self._tx() as conn:

@@ -20,7 +20,7 @@ class StatsFile:
         self.path = path
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "StatsFile":
+    def from_crawler(cls, crawler: Crawler) -> StatsFile:
         path = crawler.settings.get("NEWSWATCH_STATS_FILE") or os.environ.get("NEWSWATCH_STATS_FILE")
         if not path:
             raise NotConfigured  # no message: Scrapy would log a warning on every run

@@ -23,18 +23,15 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.addon import config_of
-from crawler.run import run_state
-from crawler.state import StateError, StateWriteError
-
 from crawler.alerts.delivery import (
-    AlertTargetLike,
     AlertConfigError,
+    AlertTargetLike,
     Channel,
     Job,
     JobResult,
@@ -46,6 +43,8 @@ from crawler.alerts.delivery import (
 from crawler.alerts.formatters import format_text_block
 from crawler.alerts.health import Problem, check_health, record_notified
 from crawler.items import Story
+from crawler.run import run_state
+from crawler.state import StateError, StateWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ class AlertPipeline:
         self._threaded = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "AlertPipeline":
+    def from_crawler(cls, crawler: Any) -> AlertPipeline:
         # A locked-out run gets NotConfigured here: another run owns the state and its pending alerts.
         run = run_state(crawler)
         config = config_of(crawler.settings)
@@ -259,7 +258,7 @@ class AlertPipeline:
         stats = self.stats.get_stats() if hasattr(self.stats, "get_stats") else dict(self.stats)
         # Only sources this run actually crawled: a source left out of a run is not stale.
         crawled = [name for name in self.sources if stats.get(f"source/{name}/requests", 0)]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         problems = check_health(
             stats,
             crawled,

@@ -74,7 +74,7 @@ class AnalysePipeline:
         self.zones: dict[str, str | None] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "AnalysePipeline":
+    def from_crawler(cls, crawler: Crawler) -> AnalysePipeline:
         return cls(crawler, analysis_pool(crawler), run_state(crawler))
 
     def open_spider(self) -> None:

@@ -77,7 +77,7 @@ class ArchivePipeline:
         self.file: IO[str] | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ArchivePipeline":
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         template = crawler.settings.get("NEWSWATCH_ARCHIVE_PATH")
         if not template:
             raise NotConfigured("no archive path (NEWSWATCH_ARCHIVE_PATH)")

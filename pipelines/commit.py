@@ -24,8 +24,8 @@ from scrapy.crawler import Crawler
 from crawler.addon import config_of
 from crawler.alerts.delivery import AlertTargetLike, wants
 from crawler.alerts.formatters import story_payload
-from crawler.items import QuietDrop, Story
 from crawler.dates import iso
+from crawler.items import QuietDrop, Story
 from crawler.run import run_state
 from crawler.state import ArticleCommit, IndexChanged, StateError, StateStore
 
@@ -60,7 +60,7 @@ class CommitPipeline:
         self._pages_since = 0.0
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "CommitPipeline":
+    def from_crawler(cls, crawler: Crawler) -> CommitPipeline:
         run = run_state(crawler)
         redecide = None
         if run.state.shared:

@@ -11,7 +11,7 @@ import calendar
 import logging
 import struct
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,8 +35,8 @@ from twisted.python.failure import Failure
 
 from crawler.addon import config_of
 from crawler.config import Config
-from crawler.metadata import iso_date, to_utc
 from crawler.items import Story
+from crawler.metadata import iso_date, to_utc
 from crawler.run import RunState, run_state
 from crawler.urls import canonical_url, is_http_url
 
@@ -64,7 +64,7 @@ class NewsSpider(Spider):
         self._warned: set[tuple[str, str]] = set()  # (source, reason) already logged at WARNING
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "NewsSpider":
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         # The spider is created before the add-on runs: hand it the command line's -a options.
         sources = str(kwargs.pop("sources", "") or "")
         if sources:
@@ -165,7 +165,7 @@ class NewsSpider(Spider):
                     yield self._listing_request(response.urljoin(loc.strip()), source, self.parse_sitemap,
                                                 depth=depth + 1)
             return
-        horizon = datetime.now(timezone.utc) - timedelta(days=self.config.crawl.sitemap_max_age_days)
+        horizon = datetime.now(UTC) - timedelta(days=self.config.crawl.sitemap_max_age_days)
         for entry in root.xpath("./*[local-name()='url']"):
             loc = "".join(entry.xpath("./*[local-name()='loc']/text()")).strip()
             if not loc:
@@ -212,7 +212,7 @@ class NewsSpider(Spider):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
         story = Story(url=fetched[-1], source=source, source_language=self.config.source(source).language,
                       discovered_published=published, discovered_updated=updated, fetched_urls=fetched,
-                      fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                      fetched_at=datetime.now(UTC).isoformat(timespec="seconds"))
         if not isinstance(response, TextResponse) or ("html" not in content_type and content_type):
             story.not_html = content_type or "no type"
             self._bad(source, "not_html", response.url, f"not an HTML page ({story.not_html})", level=logging.INFO)
@@ -274,4 +274,4 @@ def _feed_date(entry: Any, field: str) -> str | None:
     if raw:
         return raw
     stamp = dict.get(entry, f"{field}_parsed")
-    return datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc).isoformat() if stamp else None
+    return datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat() if stamp else None

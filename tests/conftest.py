@@ -42,3 +42,8 @@ def redis_server(_redis_process):
         _redis_process.start()
     _redis_process.flush()
     return _redis_process
+
+
+# The sample outlets and the notification stand-ins, for every test that names them.
+from tests.fixtures.server import outlets  # noqa: E402,F401
+from tests.support.notify_servers import slack_server, smtp_server  # noqa: E402,F401

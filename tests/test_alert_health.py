@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,10 @@ from crawler.alerts.delivery import SLACK_WEBHOOK_ENV
 from crawler.alerts.health import check_health, record_notified
 from crawler.state import open_state
 from pipelines.alert import AlertPipeline
-from tests.support.notify_servers import SlackStandIn, slack_server  # noqa: F401 - fixture
+from tests.support.notify_servers import SlackStandIn
 from tests.test_alert_pipeline import slack_target, slack_text
 
-T0 = datetime(2024, 5, 1, 6, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 6, 0, tzinfo=UTC)
 
 
 def stats(requests: int = 10, errors: int = 0, articles: int = 5, no_article: int = 1, source: str = "hdblog") -> dict:

@@ -16,8 +16,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import apprise
 import pytest
@@ -32,13 +33,7 @@ from crawler.state import open_state
 from pipelines.alert import AlertPipeline
 from pipelines.commit import CommitPipeline
 from tests.support.components import close, newswatch_crawler
-from tests.support.notify_servers import (  # noqa: F401 - fixtures
-    SLACK_TOKENS,
-    SlackStandIn,
-    SmtpStandIn,
-    slack_server,
-    smtp_server,
-)
+from tests.support.notify_servers import SLACK_TOKENS, SlackStandIn, SmtpStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 BODY = "Markets moved today. Huawei said its Ascend 910C accelerators now ship in volume. More follows later on."

@@ -14,10 +14,17 @@ from typing import Any
 import pytest
 
 from tests.crawl import run_crawl
-from tests.fixtures.server import Outlets, outlets  # noqa: F401
+from tests.fixtures.server import Outlets
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn
-from tests.test_crawl import FAST_ALERTS, SMTP_PASSWORD, alert_env, email_alert, expected_articles, make_config, \
-    slack_alert
+from tests.test_crawl import (
+    FAST_ALERTS,
+    SMTP_PASSWORD,
+    alert_env,
+    email_alert,
+    expected_articles,
+    make_config,
+    slack_alert,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -93,9 +100,8 @@ def test_the_later_language_alerts_and_names_the_first(runs: dict[str, Any]) -> 
     slack_first, slack_second = runs["slack"]
     # Same run: whichever was recorded second names the first.
     en_first = records[url(EN_A)]["story_cluster"] == records[url(EN_A)]["story_id"]
-    first, later, label = (EN_A, IT_A, "techmag (EN)") if en_first else (IT_A, EN_A, "blogit (IT)")
-    for payloads, (first, later, label) in ((slack_first, (first, later, label)),
-                                            (slack_second, (EN_B, IT_B, "techmag (EN)"))):
+    same_run = (EN_A, IT_A, "techmag (EN)") if en_first else (IT_A, EN_A, "blogit (IT)")
+    for payloads, (first, later, label) in ((slack_first, same_run), (slack_second, (EN_B, IT_B, "techmag (EN)"))):
         alerts = mentioning(payloads, f"<{url(later)}|")
         assert len(alerts) == 1, later
         assert "Same story as:" in alerts[0] and f"<{url(first)}|Same story as" in alerts[0] and label in alerts[0]

@@ -11,8 +11,8 @@ import pytest
 
 from crawler.items import ARCHIVE_FIELDS
 from tests.crawl import CrawlResult, default_topics, run_crawl
-from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
-from tests.support.notify_servers import SlackStandIn, SmtpStandIn, slack_server, smtp_server  # noqa: F401
+from tests.fixtures.server import Outlets
+from tests.support.notify_servers import SlackStandIn, SmtpStandIn
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs
 

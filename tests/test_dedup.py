@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from scrapy import signals
 from scrapy.utils.misc import build_from_crawler
-from pipelines.commit import CommitPipeline
-from tests.support.components import newswatch_crawler, write_config
 
 from crawler.dedup import (
     DEFAULT_NUM_PERM,
@@ -18,7 +16,9 @@ from crawler.dedup import (
 )
 from crawler.items import Story
 from crawler.state import open_state
+from pipelines.commit import CommitPipeline
 from pipelines.dedup import DedupPipeline
+from tests.support.components import newswatch_crawler, write_config
 
 # --- fixture articles ------------------------------------------------------
 # Six-paragraph originals, variants an outlet would publish of them, and other

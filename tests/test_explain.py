@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.crawl import ROOT, DEFAULT_CONFIG
-from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
+from tests.crawl import DEFAULT_CONFIG, ROOT
+from tests.fixtures.server import Outlets
 
 
 def explain(*args: str) -> dict[str, Any]:

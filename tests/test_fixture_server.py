@@ -15,10 +15,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import trafilatura
-from crawler.language import detect_language
 from w3lib.encoding import html_to_unicode
 
-from tests.fixtures.server import SITE_NAMES, Outlets, fill, load_expected, load_site, outlets  # noqa: F401
+from crawler.language import detect_language
+from tests.fixtures.server import SITE_NAMES, Outlets, fill, load_expected, load_site
 
 EXPECTED = load_expected()
 ARTICLES = EXPECTED["articles"]

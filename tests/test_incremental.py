@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+
 import pytest
 
 from crawler.state import open_state
 from tests.crawl import run_crawl
-from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
-from tests.support.notify_servers import SlackStandIn, own_story, slack_server  # noqa: F401 (fixture)
+from tests.fixtures.server import Outlets
+from tests.support.notify_servers import SlackStandIn, own_story
 from tests.test_crawl import FAST_ALERTS, alert_env, make_config, slack_alert, slack_text
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs

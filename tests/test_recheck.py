@@ -10,7 +10,7 @@ import pytest
 
 from tests.crawl import CrawlResult, default_topics, run_crawl
 from tests.support.editable import EditableOutlet, Entry
-from tests.support.notify_servers import SlackStandIn, slack_server  # noqa: F401 (fixture)
+from tests.support.notify_servers import SlackStandIn
 from tests.test_crawl import FAST_ALERTS, alert_env, slack_alert, slack_text
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs

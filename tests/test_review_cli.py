@@ -6,7 +6,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ def when(rec: dict[str, Any]) -> datetime:
     for value in (rec["published"], rec["fetched_at"]):
         if value:
             parsed = datetime.fromisoformat(value)
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     raise AssertionError("generated records always have a date")
 
 
@@ -45,7 +45,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-MAR = lambda d: datetime(2025, 3, d, tzinfo=timezone.utc)  # noqa: E731
+MAR = lambda d: datetime(2025, 3, d, tzinfo=UTC)  # noqa: E731
 
 LIST_CASES: list[tuple[str, list[str], Callable[[dict[str, Any]], bool]]] = [
     ("originals only by default", [], original),
@@ -99,7 +99,7 @@ def test_list_table_one_line_per_story_plain_when_piped(archive: TestArchive, ca
     assert code == 0 and "\x1b" not in out
     rows = [line for line in out.splitlines() if line.strip().startswith("2025-")]
     assert len(rows) == len(want) > 20
-    for line, rec in zip(rows, want):  # newest first, one line each, with date, source, language, topics, title
+    for line, rec in zip(rows, want, strict=True):  # newest first, one line each, with date, source, language, topics, title
         assert rec["story_id"] in line
         assert when(rec).strftime("%Y-%m-%d %H:%M") in line and rec["source"] in line and " it " in line
         assert "deepseek" in line and rec["title"][:30] in line
@@ -190,7 +190,7 @@ def test_stats_table_shows_peak_day(archive: TestArchive, capsys: pytest.Capture
 
 
 def test_relative_since(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     recs = [{"story_id": f"{i:016x}", "url": f"https://x.example/{i}", "source": "S", "title": f"t{i}",
              "published": None, "language": "en", "topics": ["deepseek"], "matches": [], "text": "",
              "authors": [], "published_precision": None, "modified": None, "fetched_at": (now - timedelta(days=days)).isoformat(), "duplicate_of": None,
@@ -201,15 +201,15 @@ def test_relative_since(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.mark.parametrize(("value", "end", "expected"), [
-    ("7d", False, datetime(2025, 3, 3, 12, tzinfo=timezone.utc)),
-    ("12h", False, datetime(2025, 3, 10, 0, tzinfo=timezone.utc)),
-    ("2w", False, datetime(2025, 2, 24, 12, tzinfo=timezone.utc)),
-    ("2025-03-01", False, datetime(2025, 3, 1, tzinfo=timezone.utc)),
-    ("2025-03-01", True, datetime(2025, 3, 2, tzinfo=timezone.utc)),
-    ("2025-03-01T10:00:00+02:00", True, datetime(2025, 3, 1, 8, tzinfo=timezone.utc)),
+    ("7d", False, datetime(2025, 3, 3, 12, tzinfo=UTC)),
+    ("12h", False, datetime(2025, 3, 10, 0, tzinfo=UTC)),
+    ("2w", False, datetime(2025, 2, 24, 12, tzinfo=UTC)),
+    ("2025-03-01", False, datetime(2025, 3, 1, tzinfo=UTC)),
+    ("2025-03-01", True, datetime(2025, 3, 2, tzinfo=UTC)),
+    ("2025-03-01T10:00:00+02:00", True, datetime(2025, 3, 1, 8, tzinfo=UTC)),
 ])
 def test_parse_when(value: str, end: bool, expected: datetime) -> None:
-    assert parse_when(value, end=end, now=datetime(2025, 3, 10, 12, tzinfo=timezone.utc)) == expected
+    assert parse_when(value, end=end, now=datetime(2025, 3, 10, 12, tzinfo=UTC)) == expected
 
 
 @pytest.mark.parametrize("argv", [["list", "--since", "last tuesday"], ["stats", "--until", "3x"]])

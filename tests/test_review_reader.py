@@ -8,7 +8,7 @@ import logging
 import random
 import types
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ TOPIC_WORDS = {
     "deepseek": ("DeepSeek R2 model", "il modello DeepSeek"),
     "h800": ("NVIDIA H800 exports", "le GPU H800 di NVIDIA"),
 }
-START = datetime(2025, 3, 1, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, tzinfo=UTC)
 DAYS = 21
 
 # Hand-made stories the tests check by name.
@@ -99,7 +99,7 @@ def generate_records(n_stories: int = 220, seed: int = 7) -> list[dict[str, Any]
                                        later.isoformat(), later.isoformat(), story_id_for(url),
                                        rng.choice(["exact", "near"])))
     # Hand-made: the Ascend 910C story and who carried it after Tom's Hardware.
-    t0 = datetime(2025, 3, 10, 8, 0, tzinfo=timezone.utc)
+    t0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
     url = "https://www.tomshardware.com/news/huawei-ascend-910c-ships"
     records.append(_record(url, "Tom's Hardware", "en", "Huawei Ascend 910C ships to Chinese cloud providers",
                            "Huawei Ascend 910C accelerators are shipping. The Ascend 910C rivals the H800.",
@@ -203,11 +203,11 @@ def test_streams(archive: TestArchive) -> None:
 
 
 @pytest.mark.parametrize(("published", "fetched", "expected"), [
-    ("2025-03-05T00:30:00+01:00", None, datetime(2025, 3, 4, 23, 30, tzinfo=timezone.utc)),
-    ("2025-03-05T00:30:00Z", None, datetime(2025, 3, 5, 0, 30, tzinfo=timezone.utc)),
-    ("2025-03-05T00:30:00", None, datetime(2025, 3, 5, 0, 30, tzinfo=timezone.utc)),
-    (None, "2025-03-06T10:00:00+00:00", datetime(2025, 3, 6, 10, 0, tzinfo=timezone.utc)),
-    ("not a date", "2025-03-06", datetime(2025, 3, 6, tzinfo=timezone.utc)),
+    ("2025-03-05T00:30:00+01:00", None, datetime(2025, 3, 4, 23, 30, tzinfo=UTC)),
+    ("2025-03-05T00:30:00Z", None, datetime(2025, 3, 5, 0, 30, tzinfo=UTC)),
+    ("2025-03-05T00:30:00", None, datetime(2025, 3, 5, 0, 30, tzinfo=UTC)),
+    (None, "2025-03-06T10:00:00+00:00", datetime(2025, 3, 6, 10, 0, tzinfo=UTC)),
+    ("not a date", "2025-03-06", datetime(2025, 3, 6, tzinfo=UTC)),
     (None, None, None),
 ])
 def test_record_time(published: str | None, fetched: str | None, expected: datetime | None) -> None:

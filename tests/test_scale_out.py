@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.crawl import CrawlResult, read_archive, run_crawl, start_crawl
-from tests.fixtures.server import Outlets, outlets  # noqa: F401 (fixture)
+from tests.fixtures.server import Outlets
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn, own_story
 from tests.test_crawl import (
     FAST_ALERTS,
@@ -215,7 +215,7 @@ def test_an_unreachable_redis_stops_before_any_request(outlets: Outlets, tmp_pat
     assert result.returncode == 2, result.log[-2000:]
     assert "RedisPassw0rdSecret" not in result.log
     critical = [line for line in result.log.splitlines() if "] CRITICAL:" in line]
-    assert len(critical) == 1 and f"redis://:***@127.0.0.1" in critical[0], result.log[-2000:]
+    assert len(critical) == 1 and "redis://:***@127.0.0.1" in critical[0], result.log[-2000:]
     assert "Traceback" not in result.log
     assert outlets.requests == []
 

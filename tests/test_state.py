@@ -8,13 +8,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from scrapy import signals
-from scrapy.utils.test import get_crawler
 
-from crawler.state import MIGRATIONS, SCHEMA_VERSION, ArticleCommit, SqliteState, StateError, StateStore, open_state
+from crawler.state import MIGRATIONS, SCHEMA_VERSION, ArticleCommit, StateError, StateStore, open_state
 
 DAY = 86400
 
@@ -121,7 +119,7 @@ def test_a_version_2_file_gains_recheck_stamps_and_keeps_its_urls(tmp_path):
         assert store.is_known_url("https://a.example/1")
         assert store.recheck_after("https://a.example/1") is None  # never fetched again
         store.commit(ArticleCommit(source="a", urls=["https://a.example/2"], recheck_after="2026-03-02"))
-        assert store.recheck_after("https://a.example/2") == datetime(2026, 3, 2, tzinfo=timezone.utc).timestamp()
+        assert store.recheck_after("https://a.example/2") == datetime(2026, 3, 2, tzinfo=UTC).timestamp()
     finally:
         store.close()
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
@@ -65,11 +65,11 @@ def _parse(value: Any) -> datetime | None:
         when = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _count(stats: Mapping[str, Any], source: str, name: str) -> int:
@@ -93,7 +93,7 @@ def check_health(
     announced (``notified``). Problems that cleared are forgotten, so they are announced again if they come back.
     """
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     problems: list[Problem] = []
     for source in sources:
         record = dict(state.get_health(health_key(source)) or {})
@@ -158,7 +158,7 @@ def check_health(
 def record_notified(state: HealthState, problems: Iterable[Problem], now: datetime) -> None:
     """Remember that *problems* were announced, so they are not announced again while they persist."""
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     for problem in problems:
         record = dict(state.get_health(problem.key) or {})
         notified = dict(record.get("notified") or {})

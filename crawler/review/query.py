@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from crawler.review.reader import record_time
@@ -30,7 +30,7 @@ def parse_when(value: str, *, end: bool = False, now: datetime | None = None) ->
     A bare date means the start of that UTC day, or with ``end`` the start of the next one, so
     ``--until 2025-03-10`` includes the whole of 10 March.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     m = _RELATIVE.match(value)
     if m:
         return now - int(m.group(1)) * _UNITS[m.group(2).lower()]
@@ -39,14 +39,14 @@ def parse_when(value: str, *, end: bool = False, now: datetime | None = None) ->
         day = date.fromisoformat(text)
         if end:
             day += timedelta(days=1)
-        return datetime.combine(day, time(), tzinfo=timezone.utc)
+        return datetime.combine(day, time(), tzinfo=UTC)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise FilterError(f"cannot read date {value!r}: use YYYY-MM-DD, an ISO 8601 time, or 7d/12h/2w") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def fold(text: str) -> str:

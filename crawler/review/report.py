@@ -12,7 +12,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,7 @@ def chart_svg(stats: Stats) -> str:
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<g class="series" data-topic="{esc(topic)}" stroke="{colour}" fill="{colour}">')
         out.append(f'<polyline class="line" points="{points}" fill="none"{dash_attr}/>')
-        for i, (day, count) in enumerate(zip(days, counts)):
+        for i, (day, count) in enumerate(zip(days, counts, strict=True)):
             out.append(f'<circle class="point" cx="{x(i):.1f}" cy="{y(count):.1f}" r="3" '
                        f'data-day="{day}" data-count="{count}"><title>{esc(topic)} — {day}: {count}</title></circle>')
         out.append('</g>')
@@ -345,7 +345,7 @@ td ul { margin: 0; padding-left: 16px; } a { color: #0b5cad; }
 
 def render(data: ReportData, *, archive: str, generated: datetime | None = None) -> str:
     """The whole HTML document as a string."""
-    generated = generated or datetime.now(timezone.utc)
+    generated = generated or datetime.now(UTC)
     s = data.stats
     span = f"{_fmt_time(s.first)} – {_fmt_time(s.last)}" if s.first and s.last else "—"
     return "\n".join([

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler

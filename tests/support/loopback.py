@@ -14,7 +14,7 @@ BODIES = Path(__file__).resolve().parent.parent / "fixtures" / "sites" / "techma
 
 
 class Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return
@@ -39,7 +39,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    outlet: "LoopbackOutlet"
+    outlet: LoopbackOutlet
 
 
 class LoopbackOutlet:

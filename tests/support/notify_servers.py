@@ -21,10 +21,11 @@ import re
 import socket
 import threading
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -56,7 +57,7 @@ class SlackRequest:
 
 
 class _SlackHandler(BaseHTTPRequestHandler):
-    server: "_SlackHTTPServer"
+    server: _SlackHTTPServer
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         length = int(self.headers.get("Content-Length") or 0)
@@ -88,7 +89,7 @@ class _SlackHandler(BaseHTTPRequestHandler):
 
 class _SlackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    stand_in: "SlackStandIn"
+    stand_in: SlackStandIn
 
 
 class SlackStandIn:
@@ -110,7 +111,7 @@ class SlackStandIn:
         self._thread: threading.Thread | None = None
 
     # -- control -------------------------------------------------------------------------------------------------
-    def start(self) -> "SlackStandIn":
+    def start(self) -> SlackStandIn:
         self._stopping.clear()
         httpd = _SlackHTTPServer(("127.0.0.1", 0), _SlackHandler)
         httpd.stand_in = self
@@ -141,7 +142,7 @@ class SlackStandIn:
             self.requests.clear()
             self._script.clear()
 
-    def __enter__(self) -> "SlackStandIn":
+    def __enter__(self) -> SlackStandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -190,7 +191,7 @@ class SlackStandIn:
 class _Recorder:
     """aiosmtpd handler: parse each accepted message into an ``EmailMessage``."""
 
-    def __init__(self, stand_in: "SmtpStandIn") -> None:
+    def __init__(self, stand_in: SmtpStandIn) -> None:
         self.stand_in = stand_in
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
@@ -237,7 +238,7 @@ class SmtpStandIn:
         )
         return AuthResult(success=ok, handled=False)
 
-    def start(self) -> "SmtpStandIn":
+    def start(self) -> SmtpStandIn:
         if self._controller is not None:
             return self
         controller = Controller(
@@ -273,7 +274,7 @@ class SmtpStandIn:
             f"?from={quote(sender, safe='@')}&to={quote(to, safe='@')}&mode=insecure"
         )
 
-    def __enter__(self) -> "SmtpStandIn":
+    def __enter__(self) -> SmtpStandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
