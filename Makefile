@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo eval bench clean
+.PHONY: run test test-fast check demo eval bench clean
 
 # The venv is rebuilt whenever requirements.txt changes. pip is upgraded first:
 # the old pip of a fresh venv leaves out lxml_html_clean and trafilatura fails to import.
@@ -18,6 +18,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The type checker and the linter, with the configuration in pyproject.toml.
+DEV_STAMP := $(VENV)/.dev-installed
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+check: $(DEV_STAMP)
+	$(BIN)/python -m mypy
+	$(BIN)/ruff check .
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.fixtures.demo

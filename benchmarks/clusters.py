@@ -15,7 +15,10 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,11 +63,19 @@ def _state(path: Path, size: int, rng: np.random.Generator, vocab: list[str], we
     return store
 
 
-def _per_story_ms(func, items) -> float:  # type: ignore[no-untyped-def]
+def _per_story_ms(func: Callable[[Any], object], items: Sequence[Any]) -> float:
     started = time.perf_counter()
     for item in items:
         func(item)
     return (time.perf_counter() - started) * 1000 / len(items)
+
+
+def _decide(linker: ClusterLinker, now: float, evidence: Evidence) -> object:
+    return linker.decide("q", evidence, "it", now)
+
+
+def _best_of_all(stored: Sequence[Evidence], evidence: Evidence) -> float:
+    return max(score_pair(evidence, other).score for other in stored)
 
 
 def run() -> None:
@@ -93,11 +104,11 @@ def run() -> None:
             linker = ClusterLinker(store)
             queries = [_evidence(rng, vocab, weights) for _ in range(QUERIES)]
             linker.decide("q", queries[0], "it", now)
-            index_ms = _per_story_ms(lambda ev, linker=linker: linker.decide("q", ev, "it", now), queries)
+            index_ms = _per_story_ms(partial(_decide, linker, now), queries)
             everything = store.stories_info([f"s{n:07d}" for n in range(size)])
             stored = [Evidence(info.evidence) for info in everything]
             few = queries[:10]
-            naive_ms = _per_story_ms(lambda ev, stored=stored: max(score_pair(ev, other).score for other in stored), few)
+            naive_ms = _per_story_ms(partial(_best_of_all, stored), few)
             rows.append((size, index_ms, naive_ms))
             store.close()
     print(f"  {'stories':>8} {'days':>5}  {'indexed':>10}  {'naive (score all)':>18}")

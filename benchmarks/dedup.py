@@ -37,7 +37,7 @@ SEED = 20250401
 
 def _vocabulary(rng: np.random.Generator, size: int = 6000) -> list[str]:
     syllables = ["ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "den", "gar", "pol", "ster", "ic", "an", "or", "et"]
-    words = set()
+    words: set[str] = set()
     while len(words) < size:
         words.add("".join(rng.choice(syllables, size=int(rng.integers(2, 5)))))
     return sorted(words)

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -50,13 +51,13 @@ else:
 
 detect("A warm-up sentence in English about accelerators in data centres. " * 3)  # loads the model
 loaded = rss_mb() - before
-sets = {"labelled passages": [], "news pages": []}
+sets: dict[str, list[tuple[str, str]]] = {"labelled passages": [], "news pages": []}
 for name in ("labelled.yaml", "holdout.yaml"):
     data = yaml.safe_load((root / "tests" / "data" / name).read_text(encoding="utf-8"))
     sets["labelled passages"] += [(c["lang"], c["body"]) for c in data["cases"]]
 news = json.loads((shared / "news-pages" / "ground-truth.json").read_text(encoding="utf-8"))
 sets["news pages"] = [(v["language"], v["body_first"] + "\n" + v["body_last"]) for _, v in sorted(news.items())]
-out = {"loaded_mb": loaded}
+out: dict[str, Any] = {"loaded_mb": loaded}
 for name, items in sets.items():
     started = time.process_time()
     got = [detect(text[:2000]) for _, text in items]

@@ -344,10 +344,11 @@ def _targets(file: Path, data: Any, section: str, topic_names: list[str], routed
             mode = r.text("mode", "instant")
             if mode not in ("instant", "digest"):
                 r.fail("mode", f"must be 'instant' or 'digest', got {mode!r}")
-            max_per_run = r.number("max_per_run", None, 1, integer=True) if "max_per_run" in r.data else None
+            max_per_run = r.number("max_per_run", 0, 1, integer=True) if "max_per_run" in r.data else None
             per = r.text("per", "language")
             if per not in PER_CHOICES:
                 r.fail("per", f"must be {' or '.join(repr(p) for p in PER_CHOICES)}, got {per!r}")
+        assert plugin is not None  # r.fail raised otherwise
         targets.append(AlertTarget(target_id, url, plugin.url(privacy=True), topics, mode, max_per_run, per))
     return targets
 

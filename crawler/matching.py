@@ -414,10 +414,10 @@ def snippet(text: str, start: int, end: int, limit: int = SNIPPET_CHARS) -> str:
         if sp:
             lo += sp.end()
     after = text[end:hi]
-    m = re.search(r"[.!?…](?=[\"”’»)]*(?:\s|$))", after)
+    stop = re.search(r"[.!?…](?=[\"”’»)]*(?:\s|$))", after)
     tail_cut = hi < len(text)
-    if m:
-        hi, tail_cut = end + m.end(), False
+    if stop:
+        hi, tail_cut = end + stop.end(), False
     elif tail_cut:
         spaces = list(re.finditer(r"\s", after))
         sp = spaces[-1] if spaces else None

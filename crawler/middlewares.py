@@ -32,7 +32,7 @@ class OffsiteRedirectMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
             return response
-        target = urljoin(request.url, response.headers["Location"].decode("latin-1"))
+        target = urljoin(request.url, (response.headers.get("Location") or b"").decode("latin-1"))
         # Same registrable domain (http→https, www.→bare) is fine; another site is not.
         if same_site(target, request.url):
             return response

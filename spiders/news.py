@@ -115,7 +115,7 @@ class NewsSpider(Spider):
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
         if etag or modified:
-            self.run.remember_validators(response.request.url,
+            self.run.remember_validators(_requested_url(response),
                                          etag.decode("latin-1") if etag else None,
                                          modified.decode("latin-1") if modified else None)
         return True
@@ -135,7 +135,7 @@ class NewsSpider(Spider):
                           f"feed entry {entry.get('title', '')[:80]!r} has no usable link", level=logging.INFO)
                 continue
             yield self._article_request(response.urljoin(link), source, _feed_date(entry, "published"),
-                                        response.request.url, updated=_feed_date(entry, "updated"))
+                                        _requested_url(response), updated=_feed_date(entry, "updated"))
 
     def parse_sitemap(self, response: Response, source: str, depth: int = 0) -> Iterator[Request]:
         if not self._remember_validators(response):
@@ -177,7 +177,7 @@ class NewsSpider(Spider):
             if newest is not None and newest < horizon:
                 self.crawler.stats.inc_value("newswatch/sitemap_too_old")
                 continue
-            yield self._article_request(response.urljoin(loc), source, published, response.request.url,
+            yield self._article_request(response.urljoin(loc), source, published, _requested_url(response),
                                         updated=updated)
 
     def parse_listing(self, response: Response, source: str, listing: int, page: int) -> Iterator[Request]:
@@ -209,7 +209,7 @@ class NewsSpider(Spider):
                       updated: str | None = None) -> Iterator[Story]:
         # The discovered URL, each redirect hop and the final URL: the next run must skip all of them.
         fetched = [canonical_url(u) for u in [*response.meta.get("redirect_urls", []), response.url]]
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
         story = Story(url=fetched[-1], source=source, source_language=self.config.source(source).language,
                       discovered_published=published, discovered_updated=updated, fetched_urls=fetched,
                       fetched_at=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -226,7 +226,7 @@ class NewsSpider(Spider):
         yield story
 
     def on_error(self, failure: Failure) -> None:
-        request = failure.request
+        request: Request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on an errback's failure
         source = request.meta.get("source", "?")
         if request.meta.get("origin") and not failure.check(IgnoreRequest):
             # Keep the feed "changed" for the next run, or a 304 would hide this article from it.
@@ -275,3 +275,9 @@ def _feed_date(entry: Any, field: str) -> str | None:
         return raw
     stamp = dict.get(entry, f"{field}_parsed")
     return datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat() if stamp else None
+
+
+def _requested_url(response: Response) -> str:
+    """The URL that was asked for, before any redirect: the key a feed's or sitemap's validators and
+    incomplete marks are kept under."""
+    return response.request.url if response.request is not None else response.url

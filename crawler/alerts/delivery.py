@@ -65,13 +65,21 @@ _NOISY_LOGGERS = ("apprise", "urllib3")
 class AlertTargetLike(Protocol):
     """What delivery needs of a target (``crawler.config.AlertTarget`` fits)."""
 
-    id: str
-    url: str
-    privacy_url: str
-    topics: Sequence[str] | None
-    mode: str
-    max_per_run: int | None
-    per: str
+    # Read-only, so a frozen dataclass with narrower types (a tuple of topics) fits.
+    @property
+    def id(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def privacy_url(self) -> str: ...
+    @property
+    def topics(self) -> Sequence[str] | None: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def max_per_run(self) -> int | None: ...
+    @property
+    def per(self) -> str: ...
 
 
 class AlertConfigError(ValueError):
@@ -129,7 +137,7 @@ class Channel:
         if isinstance(plugin, NotifySlack):
             self.kind = SLACK
             plugin.use_blocks = True
-            plugin.notify_format = NotifyFormat.MARKDOWN
+            plugin.notify_format = NotifyFormat.MARKDOWN  # type: ignore[assignment]  # apprise annotates it as a tuple
             # No "Apprise" footer or remote icon in a newsroom channel, unless the URL asks for them.
             query = urlsplit(target.url).query
             if "footer=" not in query:
@@ -139,7 +147,7 @@ class Channel:
             self._body_format: NotifyFormat | None = None
         elif isinstance(plugin, NotifyEmail):
             self.kind = EMAIL
-            plugin.notify_format = NotifyFormat.HTML
+            plugin.notify_format = NotifyFormat.HTML  # type: ignore[assignment]  # apprise annotates it as a tuple
             self._body_format = None
         else:
             self.kind = TEXT
@@ -380,7 +388,7 @@ def send_with_retries(
     message: Message,
     retries: int,
     backoff: float,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
     *,
     label: str = "",
     stopping: threading.Event | None = None,

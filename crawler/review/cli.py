@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -186,8 +186,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             break
         del widths[optional]
     title_width = max(12, min(title_room(), widest("Title", [clean(r.title) for r in rows], 1000)))
-    columns = [("Date (UTC)", "dim", "left"), ("Source", "bold", "left"), ("Lang", "", "left"),
-               ("Topics", "", "left"), ("Title", "", "left"), ("Copies", "", "right"), ("Story ID", "dim", "left")]
+    columns: list[tuple[str, str, Literal["left", "right"]]] = [
+        ("Date (UTC)", "dim", "left"), ("Source", "bold", "left"), ("Lang", "", "left"), ("Topics", "", "left"),
+        ("Title", "", "left"), ("Copies", "", "right"), ("Story ID", "dim", "left")]
     columns = [c for c in columns if c[0] == "Title" or c[0] in widths]
     for name, style, justify in columns:
         table.add_column(name, style=style, justify=justify, no_wrap=True, overflow="ellipsis",

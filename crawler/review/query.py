@@ -273,6 +273,7 @@ class Stats:
             self.undated += 1
         else:
             self.days[day] += 1
+            assert when is not None  # a day is only known with its time
             self.first = when if self.first is None or when < self.first else self.first
             self.last = when if self.last is None or when > self.last else self.last
         for topic in dict.fromkeys(str(t) for t in record["topics"]):

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO, cast
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +113,12 @@ def _with_siblings(path: Path) -> list[Path]:
     return files
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> BinaryIO:
     # Detect gzip by magic bytes rather than the name: a rotated file may be compressed later than renamed.
     with path.open("rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return cast(BinaryIO, gzip.GzipFile(path, "rb"))  # read as the plain file is
     return path.open("rb")
 
 
