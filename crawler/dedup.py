@@ -36,7 +36,7 @@ from crawler.state import ArticleCommit, StateStore, StoryFingerprint
 
 logger = logging.getLogger(__name__)
 
-# Defaults for the ``dedup:`` config section (see docs/readme-state.md for the
+# Defaults for the ``dedup:`` config section (see docs/state.md, "Choosing the threshold", for the
 # similarities measured on syndicated copies and same-topic stories).
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_NUM_PERM = 128

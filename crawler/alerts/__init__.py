@@ -6,36 +6,3 @@
 
 The Scrapy side is ``pipelines.alert.AlertPipeline``.
 """
-
-from crawler.alerts.delivery import (
-    SLACK_WEBHOOK_ENV,
-    AlertConfigError,
-    Channel,
-    Job,
-    JobResult,
-    Outbox,
-    apply_slack_webhook_override,
-    quiet_secret_loggers,
-    wants,
-)
-from crawler.alerts.formatters import Message, format_digest, format_story, story_payload
-from crawler.alerts.health import Problem, check_health, record_notified
-
-__all__ = [
-    "SLACK_WEBHOOK_ENV",
-    "AlertConfigError",
-    "Channel",
-    "Job",
-    "JobResult",
-    "Message",
-    "Outbox",
-    "Problem",
-    "apply_slack_webhook_override",
-    "check_health",
-    "format_digest",
-    "format_story",
-    "quiet_secret_loggers",
-    "record_notified",
-    "story_payload",
-    "wants",
-]

@@ -29,7 +29,6 @@ from crawler.urls import is_http_url
 SLACK = "slack"
 EMAIL = "email"
 TEXT = "text"
-KINDS = (SLACK, EMAIL, TEXT)
 
 # Slack rejects section blocks whose text is longer than 3000 characters; digests stay under this.
 SLACK_MAX_CHARS = 2900

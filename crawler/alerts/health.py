@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 ERRORS = "errors"
 STALE = "stale"
 EXTRACTION = "extraction"
-KINDS = (ERRORS, STALE, EXTRACTION)
 
 # Fewer fetched pages than this say nothing about an extraction failure rate.
 MIN_PAGES = 5
