@@ -19,6 +19,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Everything but the real crawls in subprocesses (the tests marked slow): the loop while editing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 # The type checker and the linter, with the configuration in pyproject.toml.
 DEV_STAMP := $(VENV)/.dev-installed
 $(DEV_STAMP): requirements-dev.txt $(STAMP)
