@@ -48,6 +48,7 @@ from urllib.parse import urljoin
 
 from crawler.dates import epoch
 from crawler.state import ClusterEntry, StateStore, StoryInfo
+from crawler.text import TYPOGRAPHY
 from crawler.urls import canonical_url, is_http_url, same_site, site_name
 
 #: Weight of each kind of key (see the module docstring); kinds not listed weigh nothing on their own.
@@ -66,11 +67,6 @@ LOOKUP_KINDS = frozenset("ufdcmq")
 MAX_CANDIDATES = 20
 
 # --- normalisation -----------------------------------------------------------------------------------
-
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'",
-                              "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-                              "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2013": "-", "\u2014": "-",
-                              "\u2011": "-", "\u2010": "-"})
 
 MONTHS = {
     **{name: i for i, name in enumerate(
@@ -166,7 +162,7 @@ sabato domenica
 def fold(text: str) -> str:
     """NFKC, with typographic apostrophes, quotes, dashes and spaces made plain: what both languages'
     copies of a name or a figure are compared in."""
-    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    return unicodedata.normalize("NFKC", text).translate(TYPOGRAPHY)
 
 
 def name_key(words: Sequence[str]) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 from datasketch import MinHash
 
 from crawler.state import ArticleCommit, StateStore, StoryFingerprint
+from crawler.text import TYPOGRAPHY
 
 logger = logging.getLogger(__name__)
 
@@ -52,32 +53,9 @@ _MIN_RECALL_AT_THRESHOLD = 0.9
 # Where the parameters the stored band keys were built with are remembered.
 _PARAMS_KEY = "newswatch:dedup-params"
 
-# Typographic variants folded before punctuation is dropped, so e.g. "l’IA"
-# and "l'IA" split into the same words.
-_CHAR_MAP = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u00b4": "'",
-        "`": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2015": "-",
-        "\u2212": "-",
-    }
-)
+# Typographic variants folded before punctuation is dropped, so e.g. "l’IA" and "l'IA" split into the
+# same words: the one table of crawler.text, shared with matching and the cluster evidence.
+_CHAR_MAP = TYPOGRAPHY
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -106,17 +84,17 @@ def normalise_text(text: str) -> str:
 
 # Only characters outside \w and \s can be punctuation: the category lookup runs for those alone (a few
 # in a hundred characters of prose), which is ten times faster than one per character.
-_NON_WORD = re.compile(r"[^\w\s]|_")
-
-
 def _space_if_punctuation(match: re.Match[str]) -> str:
     char = match.group()
-    # _CHAR_MAP's symbols (` ´ −) map to punctuation, so they become spaces too.
+    # _CHAR_MAP's symbols (` ´ − ʼ) map to punctuation, so they become spaces too.
     return " " if unicodedata.category(char)[0] == "P" or char in _SYMBOLS_AS_PUNCTUATION else char
 
 
 _SYMBOLS_AS_PUNCTUATION = frozenset(c for c, to in ((chr(k), v) for k, v in _CHAR_MAP.items())
                                     if unicodedata.category(c)[0] != "P" and unicodedata.category(to)[0] == "P")
+# ...and the one among them that \w matches (ʼ, a modifier letter used as an apostrophe).
+_NON_WORD = re.compile(r"[^\w\s]|_|[" + re.escape("".join(c for c in _SYMBOLS_AS_PUNCTUATION if re.match(r"\w", c)))
+                       + "]")
 
 
 #: The fingerprint hash of a text with no words.

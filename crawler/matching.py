@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from crawler.text import DELETABLE, TYPOGRAPHY, VARIANTS
+
 logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "body")
@@ -44,17 +46,10 @@ SNIPPET_CHARS = 200
 
 # --- normalisation -----------------------------------------------------------------
 
-_APOSTROPHES = "\u2019\u2018\u201b\u02bc\u00b4\u2032\uff07"
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"
-_SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
-# Invisible characters that only hint at hyphenation or joining; "Deep\u00adSeek" reads DeepSeek.
-_DELETABLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-
-_TRANSLATE = str.maketrans(
-    {**{c: "'" for c in _APOSTROPHES}, **{c: "-" for c in _DASHES}, **{c: " " for c in _SPACES}}
-)
-_VARIANT_RE = re.compile("[" + re.escape(_APOSTROPHES + _DASHES + _SPACES) + "]")
-_DELETABLE_RE = re.compile("[" + _DELETABLE + "]")
+# The one typography table (crawler.text), shared with the duplicate check and the cluster evidence.
+_TRANSLATE = TYPOGRAPHY
+_VARIANT_RE = re.compile("[" + re.escape(VARIANTS) + "]")
+_DELETABLE_RE = re.compile("[" + DELETABLE + "]")
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -79,11 +74,11 @@ def _normalise_slow(s: str) -> tuple[str, list[int], list[int]]:
     i, n = 0, len(s)
     combining = unicodedata.combining
     while i < n:
-        if s[i] in _DELETABLE:
+        if s[i] in DELETABLE:
             i += 1
             continue
         j = i + 1
-        while j < n and (combining(s[j]) or s[j] in _DELETABLE):
+        while j < n and (combining(s[j]) or s[j] in DELETABLE):
             j += 1
         cluster = unicodedata.normalize("NFC", _DELETABLE_RE.sub("", s[i:j]))
         out.append(cluster)
@@ -455,7 +450,7 @@ class CompiledTopics:
         if text.isascii():
             folded = text.lower()
         else:
-            if any(c in text for c in _DELETABLE):  # one fast scan per character: rarely there
+            if any(c in text for c in DELETABLE):  # one fast scan per character: rarely there
                 text = _DELETABLE_RE.sub("", text)
             if not unicodedata.is_normalized("NFC", text):
                 text = unicodedata.normalize("NFC", text)
