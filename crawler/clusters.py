@@ -46,7 +46,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
-from crawler.dates import epoch
+from crawler.dates import epoch, parse_utc
 from crawler.state import ClusterEntry, StateStore, StoryInfo
 from crawler.text import TYPOGRAPHY
 from crawler.urls import canonical_url, is_http_url, same_site, site_name
@@ -519,10 +519,5 @@ class ClusterLinker:
 
 def story_instant(published: str | None, fetched_at: str | None) -> float:
     """When a story came out, for the window: published if it parses, else when it was fetched."""
-    for value in (published, fetched_at):
-        if value:
-            try:
-                return epoch(value)
-            except (ValueError, TypeError):
-                continue
-    return epoch(None)
+    when = parse_utc(published) or parse_utc(fetched_at)
+    return when.timestamp() if when else epoch(None)

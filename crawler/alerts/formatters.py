@@ -20,10 +20,11 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
+from crawler.dates import parse_iso
 from crawler.urls import is_http_url
 
 SLACK = "slack"
@@ -143,9 +144,8 @@ def published_label(value: Any) -> str:
     """``2024-05-01 09:30 UTC`` for an ISO 8601 timestamp; the cleaned raw value if it does not parse."""
     if not value:
         return "unknown"
-    try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
+    when = parse_iso(str(value))
+    if when is None:
         return _shorten(_clean(value), 40)
     if when.tzinfo is None:
         return when.strftime("%Y-%m-%d %H:%M") if (when.hour or when.minute) else when.strftime("%Y-%m-%d")

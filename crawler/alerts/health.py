@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from crawler.dates import parse_utc
+
 logger = logging.getLogger(__name__)
 
 ERRORS = "errors"
@@ -58,13 +60,7 @@ def health_key(source: str) -> str:
 
 
 def _parse(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return parse_utc(str(value)) if value else None
 
 
 def _iso(when: datetime) -> str:

@@ -15,9 +15,11 @@ import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
+
+from crawler.dates import parse_utc
 
 logger = logging.getLogger(__name__)
 
@@ -193,15 +195,7 @@ def iter_records(path: ArchiveLocation, *, with_position: bool = False) -> Itera
 
 def parse_time(value: Any) -> datetime | None:
     """Parse an ISO 8601 string into an aware UTC datetime; naive values are taken as UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parse_utc(value) if isinstance(value, str) else None
 
 
 def record_time(record: dict[str, Any]) -> datetime | None:
