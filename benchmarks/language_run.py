@@ -53,7 +53,7 @@ detect("A warm-up sentence in English about accelerators in data centres. " * 3)
 loaded = rss_mb() - before
 sets: dict[str, list[tuple[str, str]]] = {"labelled passages": [], "news pages": []}
 for name in ("labelled.yaml", "holdout.yaml"):
-    data = yaml.safe_load((root / "tests" / "data" / name).read_text(encoding="utf-8"))
+    data = yaml.safe_load((root / "eval" / "topics" / name).read_text(encoding="utf-8"))
     sets["labelled passages"] += [(c["lang"], c["body"]) for c in data["cases"]]
 news = json.loads((shared / "news-pages" / "ground-truth.json").read_text(encoding="utf-8"))
 sets["news pages"] = [(v["language"], v["body_first"] + "\n" + v["body_last"]) for _, v in sorted(news.items())]

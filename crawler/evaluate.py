@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The main set, and a blind held-out set written without seeing the rules (reported separately).
-DEFAULT_CASES = (ROOT / "tests" / "data" / "labelled.yaml", ROOT / "tests" / "data" / "holdout.yaml")
+DEFAULT_CASES = (ROOT / "eval" / "topics" / "labelled.yaml", ROOT / "eval" / "topics" / "holdout.yaml")
 
 
 def default_topics_path(root: Path = ROOT) -> Path:
@@ -169,8 +169,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--topics", type=Path, default=None, help="YAML file with a topics: list (default: $NEWSWATCH_CONFIG, else newswatch.yaml)")
     parser.add_argument("--cases", type=Path, nargs="+", default=list(DEFAULT_CASES),
-                        help="labelled case files, each reported on its own (default: tests/data/labelled.yaml "
-                             "tests/data/holdout.yaml)")
+                        help="labelled case files, each reported on its own (default: eval/topics/labelled.yaml "
+                             "eval/topics/holdout.yaml)")
     args = parser.parse_args(argv)
     out = out or sys.stdout
     path = args.topics or default_topics_path()
