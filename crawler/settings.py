@@ -60,6 +60,8 @@ ITEM_PIPELINES = {
     "pipelines.commit.CommitPipeline": 450,
     "pipelines.archive.ArchivePipeline": 500,
     "pipelines.alert.AlertPipeline": 600,
+    # Problems with sources, to the `health` targets, when the run ends.
+    "pipelines.health.HealthPipeline": 700,
 }
 
 EXTENSIONS = {
@@ -75,11 +77,9 @@ EXTENSIONS = {
 EXTRACT_MIN_TEXT_CHARS = 200
 LANGUAGE_MIN_TEXT_CHARS = 80
 
-# Alert delivery: retries per message within a run (doubling backoff from ALERT_BACKOFF seconds);
-# ALERT_PACE keeps apprise's own pause between messages to one service.
+# Alert delivery: retries per message within a run (doubling backoff from ALERT_BACKOFF seconds).
 ALERT_RETRIES = 3
 ALERT_BACKOFF = 1.0
-ALERT_PACE = True
 
 # `-a baseline=1` (or `-s NEWSWATCH_BASELINE=1`): record and archive, send nothing.
 NEWSWATCH_BASELINE = False

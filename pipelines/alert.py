@@ -2,15 +2,15 @@
 
 This stage only ships: the commit stage has already written the story's outbox rows in its one commit.
 
-* ``open_spider``: quiet the loggers that print secrets, apply ``NEWSWATCH_SLACK_WEBHOOK_URL``, and start sending
+* ``open_spider``: quiet the loggers that print secrets, and start sending
   what earlier runs left pending — before any new story (one worker thread per target keeps that order).
 * ``process_item``: hand the committed story's instant deliveries to each target's worker thread. The item goes on
   at once; sending never blocks the reactor.
 * ``close_spider``: wait for the instant sends, send each target's digest (digest mode, or the stories past
-  ``max_per_run``), then the health alerts, and set ``alerts/pending``.
+  ``max_per_run``), and set ``alerts/pending``. (Health alerts are stage 700, ``pipelines.health``.)
 
 A stop (SIGTERM/SIGINT, or a write that failed) ends it early: queued messages are not started, the ones in flight
-finish and are recorded, digests and health alerts wait; everything not sent stays pending for the next run.
+finish and are recorded, digests wait; everything not sent stays pending for the next run.
 The worker threads are daemon threads, so a second signal ends the process at once (a message in flight then may
 go out once more next run). What is still pending at the end is sent by the next run.
 """
@@ -23,25 +23,18 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.addon import config_of
 from crawler.alerts.delivery import (
-    AlertConfigError,
     AlertTargetLike,
-    Channel,
     Job,
     JobResult,
     Outbox,
-    apply_slack_webhook_override,
     quiet_secret_loggers,
-    send_with_retries,
 )
-from crawler.alerts.formatters import format_text_block
-from crawler.alerts.health import Problem, check_health, record_notified
 from crawler.items import Story
 from crawler.run import run_state
 from crawler.state import StateError, StateWriteError
@@ -88,31 +81,21 @@ class AlertPipeline:
     def __init__(
         self,
         targets: Sequence[AlertTargetLike],
-        health_targets: Sequence[AlertTargetLike],
         state: Any,
         stats: Any,
         retries: int = 3,
         backoff: float = 1.0,
         baseline: bool = False,
         *,
-        sources: Sequence[str] = (),
-        stale_days: float = 3.0,
-        extract_failure_jump: float = 0.5,
-        pace: bool = True,
         stopping: Callable[[], bool] = lambda: False,
         on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.targets = list(targets)
-        self.health_targets = list(health_targets)
         self.state = state
         self.stats = stats
         self.retries = retries
         self.backoff = backoff
         self.baseline = baseline
-        self.sources = list(sources)
-        self.stale_days = stale_days
-        self.extract_failure_jump = extract_failure_jump
-        self.pace = pace
         self.stopping = stopping
         self.on_failure = on_failure
         self.outbox: Outbox | None = None
@@ -129,16 +112,11 @@ class AlertPipeline:
         settings = crawler.settings
         return cls(
             targets=config.alerts,
-            health_targets=config.health,
             state=run.state,
             stats=crawler.stats,
             retries=settings.getint("ALERT_RETRIES", 3),
             backoff=settings.getfloat("ALERT_BACKOFF", 1.0),
             baseline=run.baseline,
-            sources=[source.name for source in config.sources],
-            stale_days=config.health_checks.stale_days,
-            extract_failure_jump=config.health_checks.extract_failure_jump,
-            pace=settings.getbool("ALERT_PACE", True),
             stopping=run.stopping,
             on_failure=run.fail,
         )
@@ -206,13 +184,12 @@ class AlertPipeline:
     # -- Scrapy hooks ---------------------------------------------------------------------------------------------
     async def open_spider(self) -> None:
         quiet_secret_loggers()
-        apply_slack_webhook_override()
         self._threaded = is_asyncio_available()
         if not self._threaded:
             logger.warning("No asyncio event loop: alerts are sent inline and block the crawl while sending")
         if not self.targets:
             return
-        self.outbox = Outbox(self.state, self.targets, retries=self.retries, backoff=self.backoff, pace=self.pace)
+        self.outbox = Outbox(self.state, self.targets, retries=self.retries, backoff=self.backoff)
         self._schedule(self.outbox.plan_open())
 
     def process_item(self, item: Story) -> Story:
@@ -240,8 +217,6 @@ class AlertPipeline:
                 if not self.stopping():
                     self._schedule(self.outbox.plan_close())
                     await self._drain()
-            if not self.stopping():
-                await self._send_health()
             if self.outbox is not None or self.targets:
                 self.stats.set_value("alerts/pending", int(self.state.outbox_counts().get("pending", 0)))
         except StateError as exc:
@@ -250,45 +225,3 @@ class AlertPipeline:
             for sender in self._senders.values():
                 sender.close()
             self._senders.clear()
-
-    # -- health ---------------------------------------------------------------------------------------------------
-    async def _send_health(self) -> None:
-        if not self.health_targets:
-            return
-        stats = self.stats.get_stats() if hasattr(self.stats, "get_stats") else dict(self.stats)
-        # Only sources this run actually crawled: a source left out of a run is not stale.
-        crawled = [name for name in self.sources if stats.get(f"source/{name}/requests", 0)]
-        now = datetime.now(UTC)
-        problems = check_health(
-            stats,
-            crawled,
-            self.state,
-            now,
-            stale_days=self.stale_days,
-            extract_failure_jump=self.extract_failure_jump,
-        )
-        if not problems:
-            return
-        results = await asyncio.gather(*(self._notify_health(target, problems) for target in self.health_targets))
-        if all(results):
-            record_notified(self.state, problems, now)
-        else:
-            logger.warning("Health alert not delivered to every health target; it is tried again next run")
-
-    async def _notify_health(self, target: AlertTargetLike, problems: list[Problem]) -> bool:
-        try:
-            channel = Channel(target, pace=self.pace)
-        except AlertConfigError as exc:
-            logger.error("%s", exc)
-            return False
-        ok = True
-        for problem in problems:
-            message = format_text_block(channel.kind, f"source problem: {problem.source}", [problem.summary])
-            args = (channel, message, self.retries, self.backoff)
-            if self._threaded:
-                sent, _attempts, _status = await self._submit(f"health:{target.id}", send_with_retries, *args)
-            else:
-                sent, _attempts, _status = send_with_retries(*args)
-            ok = ok and sent
-            self.stats.inc_value("alerts/health_sent" if sent else "alerts/health_failed")
-        return ok

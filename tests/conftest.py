@@ -47,3 +47,18 @@ def redis_server(_redis_process):
 # The sample outlets and the notification stand-ins, for every test that names them.
 from tests.fixtures.server import outlets  # noqa: E402,F401
 from tests.support.notify_servers import slack_server, smtp_server  # noqa: E402,F401
+
+
+@pytest.fixture
+def stand_in_apprise(monkeypatch: pytest.MonkeyPatch, slack_server):  # noqa: F811 - the fixture above
+    """apprise in this process: Slack messages to the stand-in, no pause between two messages to a service
+    (both restored after the test)."""
+    from apprise.plugins.slack import NotifySlack
+    from apprise.url import URLBase
+
+    from tests.support.apprise_stand_ins import point_apprise_at
+
+    monkeypatch.setattr(NotifySlack, "webhook_url", NotifySlack.webhook_url)
+    monkeypatch.setattr(URLBase, "throttle", URLBase.throttle)
+    point_apprise_at(slack_server.url, no_pace=True)
+    return slack_server

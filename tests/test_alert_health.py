@@ -7,14 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from apprise.plugins.slack import NotifySlack
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from crawler.alerts.delivery import SLACK_WEBHOOK_ENV
 from crawler.alerts.health import check_health, record_notified
 from crawler.state import open_state
-from pipelines.alert import AlertPipeline
+from pipelines.health import HealthPipeline
 from tests.support.notify_servers import SlackStandIn
 from tests.test_alert_pipeline import slack_target, slack_text
 
@@ -90,10 +88,9 @@ def test_an_unsent_problem_is_announced_by_the_next_run(tmp_path: Path) -> None:
 
 
 def test_pipeline_sends_one_health_message_per_problem_and_no_repeat(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn
+    tmp_path: Path, stand_in_apprise: SlackStandIn
 ) -> None:
-    monkeypatch.setattr(NotifySlack, "webhook_url", NotifySlack.webhook_url)
-    monkeypatch.setenv(SLACK_WEBHOOK_ENV, slack_server.url)
+    slack_server = stand_in_apprise
     path = tmp_path / "state.sqlite"
 
     def crawl(run_stats: dict) -> dict:
@@ -101,12 +98,10 @@ def test_pipeline_sends_one_health_message_per_problem_and_no_repeat(
         collector = MemoryStatsCollector(get_crawler())
         for key, value in run_stats.items():
             collector.set_value(key, value)
-        pipeline = AlertPipeline(
-            [], [slack_target("ops")], state, collector, 1, 0.01, False, sources=["hdblog", "dday"], pace=False
-        )
+        pipeline = HealthPipeline([slack_target("ops")], state, collector, ["hdblog", "dday"], stale_days=3.0,
+                                  extract_failure_jump=0.5, retries=1, backoff=0.01)
 
         async def run() -> None:
-            await pipeline.open_spider()
             await pipeline.close_spider()
 
         try:

@@ -22,16 +22,16 @@ from typing import Any
 
 import apprise
 import pytest
-from apprise.plugins.slack import NotifySlack
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from crawler.alerts.delivery import SLACK_WEBHOOK_ENV
 from crawler.config import AlertTarget
 from crawler.items import Story
 from crawler.state import open_state
 from pipelines.alert import AlertPipeline
 from pipelines.commit import CommitPipeline
+from pipelines.health import HealthPipeline
+from tests.support.apprise_stand_ins import subprocess_env
 from tests.support.components import close, newswatch_crawler
 from tests.support.notify_servers import SLACK_TOKENS, SlackStandIn, SmtpStandIn
 
@@ -90,9 +90,9 @@ def run(
     stats = MemoryStatsCollector(get_crawler())
     for key, value in (stats_values or {}).items():
         stats.set_value(key, value)
-    pipeline = AlertPipeline(
-        targets, health, state, stats, retries, backoff, baseline, sources=sources, pace=False
-    )
+    pipeline = AlertPipeline(targets, state, stats, retries, backoff, baseline)
+    health_stage = HealthPipeline(health, state, stats, sources, stale_days=3.0, extract_failure_jump=0.5,
+                                  retries=retries, backoff=backoff)
     commit = CommitPipeline(state, stats, targets, baseline, on_failure=_raise)
 
     async def crawl() -> None:
@@ -102,6 +102,7 @@ def run(
             assert pipeline.process_item(commit.process_item(item)) is item
             await asyncio.sleep(0)  # let the reactor breathe, as between responses
         await pipeline.close_spider()
+        await health_stage.close_spider()
 
     try:
         asyncio.run(crawl())
@@ -111,11 +112,9 @@ def run(
 
 
 @pytest.fixture(autouse=True)
-def slack_webhook(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> SlackStandIn:
-    """Route apprise's Slack plugin to the stand-in through the environment variable, as a crawl subprocess would."""
-    monkeypatch.setattr(NotifySlack, "webhook_url", NotifySlack.webhook_url)  # restored after the test
-    monkeypatch.setenv(SLACK_WEBHOOK_ENV, slack_server.url)
-    return slack_server
+def slack_webhook(stand_in_apprise: SlackStandIn) -> SlackStandIn:
+    """apprise's Slack plugin routed to the stand-in, without pauses (tests/conftest.py)."""
+    return stand_in_apprise
 
 
 def slack_text(payload: dict) -> str:
@@ -377,7 +376,7 @@ args = json.loads(sys.argv[1])
 targets = [AlertTarget(id="slack", url=args["url"], privacy_url="slack://...")]
 state = open_state(args["state"])
 stats = MemoryStatsCollector(get_crawler())
-pipeline = AlertPipeline(targets, [], state, stats, 1, args["backoff"], False, pace=False)
+pipeline = AlertPipeline(targets, state, stats, 1, args["backoff"], False)
 commit = CommitPipeline(state, stats, targets, False, on_failure=print)
 
 async def crawl():
@@ -408,7 +407,7 @@ def test_killed_run_resumes_without_repeating_delivered_alerts(
     slack_server.respond_with(answers)
     state = tmp_path / "state.sqlite"
     url = SlackStandIn.apprise_url(SLACK_TOKENS, rto="60")
-    env = {**os.environ, SLACK_WEBHOOK_ENV: slack_server.url, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, **subprocess_env(slack_server.url)}
     args = json.dumps({"url": url, "state": str(state), "backoff": backoff})
     proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, args], cwd=REPO, env=env)
     try:
@@ -459,16 +458,18 @@ health_checks: {{stale_days: 2, extract_failure_jump: 0.4}}
 """,
         encoding="utf-8",
     )
-    crawler = newswatch_crawler(config, ALERT_RETRIES=0, ALERT_BACKOFF=0.5, ALERT_PACE=False)
+    crawler = newswatch_crawler(config, ALERT_RETRIES=0, ALERT_BACKOFF=0.5)
     pipeline = build_from_crawler(AlertPipeline, crawler)
     commit = build_from_crawler(CommitPipeline, crawler)
     assert [(t.id, t.topics, t.mode, t.max_per_run) for t in pipeline.targets] == [
         ("team-slack", ("ascend",), "instant", None),
         ("digest-mail", None, "digest", 5),
     ]
-    assert [t.id for t in pipeline.health_targets] == ["ops"]
-    assert (pipeline.retries, pipeline.backoff, pipeline.baseline, pipeline.pace) == (0, 0.5, False, False)
-    assert (pipeline.sources, pipeline.stale_days, pipeline.extract_failure_jump) == (["hdblog"], 2.0, 0.4)
+    assert (pipeline.retries, pipeline.backoff, pipeline.baseline) == (0, 0.5, False)
+    health = build_from_crawler(HealthPipeline, crawler)
+    assert [t.id for t in health.targets] == ["ops"]
+    assert (health.sources, health.stale_days, health.extract_failure_jump) == (["hdblog"], 2.0, 0.4)
+    assert (health.retries, health.backoff) == (0, 0.5)
 
     async def crawl() -> None:
         await pipeline.open_spider()

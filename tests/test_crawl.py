@@ -12,13 +12,14 @@ import pytest
 from crawler.items import ARCHIVE_FIELDS
 from tests.crawl import CrawlResult, default_topics, run_crawl
 from tests.fixtures.server import Outlets
+from tests.support.apprise_stand_ins import subprocess_env
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs
 
 SLACK_TOKENS = ("T0NEWSWTCH", "B0NEWSWTCH", "SlackSecretTokenXyz123")
 SMTP_PASSWORD = "SmtpPassw0rdNewswatch"
-FAST_ALERTS = {"ALERT_PACE": "False", "ALERT_RETRIES": "1", "ALERT_BACKOFF": "0.05"}
+FAST_ALERTS = {"ALERT_RETRIES": "1", "ALERT_BACKOFF": "0.05"}
 
 
 def make_config(outlets: Outlets, tmp_path: Path, alerts: list[dict[str, Any]] | None = None,
@@ -32,7 +33,7 @@ def slack_alert(slack: SlackStandIn, **extra: Any) -> dict[str, Any]:
 
 
 def alert_env(slack: SlackStandIn) -> dict[str, str]:
-    return {"NEWSWATCH_SLACK_WEBHOOK_URL": slack.url, "NW_SLACK_A": SLACK_TOKENS[0],
+    return {**subprocess_env(slack.url), "NW_SLACK_A": SLACK_TOKENS[0],
             "NW_SLACK_B": SLACK_TOKENS[1], "NW_SLACK_C": SLACK_TOKENS[2], "NW_SMTP_PASSWORD": SMTP_PASSWORD}
 
 

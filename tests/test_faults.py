@@ -36,6 +36,7 @@ import yaml
 
 from tests.crawl import FAST, ROOT, CrawlResult, read_archive, run_crawl
 from tests.fixtures.server import Outlets
+from tests.support.apprise_stand_ins import subprocess_env
 from tests.support.notify_servers import SlackStandIn, SmtpStandIn, own_story
 from tests.test_crawl import FAST_ALERTS, SMTP_PASSWORD, make_config
 
@@ -97,20 +98,22 @@ class Desk:
         return config
 
     def env(self) -> dict[str, str]:
-        return {"NEWSWATCH_SLACK_WEBHOOK_URL": self.slack.url, "NW_SMTP_PASSWORD": SMTP_PASSWORD}
+        return {**subprocess_env(self.slack.url), "NW_SMTP_PASSWORD": SMTP_PASSWORD}
 
     def _write_config(self) -> Path:
         path = self.tmp / "newswatch.yaml"
         path.write_text(yaml.safe_dump(self.config(), allow_unicode=True), encoding="utf-8")
         return path
 
-    def spawn(self, **settings: str) -> tuple[subprocess.Popen[bytes], Path]:
+    def spawn(self, *, pace: bool = False, **settings: str) -> tuple[subprocess.Popen[bytes], Path]:
         """Start a crawl in the background; its log goes to a file (read it with :meth:`log`)."""
         self.runs += 1
         log = self.tmp / f"run{self.runs}.log"
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env.update(self.env(), NEWSWATCH_CONFIG=str(self._write_config()),
                    NEWSWATCH_STATS_FILE=str(self.tmp / f"run{self.runs}-stats.json"))
+        if pace:  # apprise's own pause between two messages to one service, as in production
+            env.pop("NW_TEST_NO_PACE", None)
         cmd = [sys.executable, "-m", "scrapy", "crawl", "news", *FAST]
         for key, value in {**self.settings, **settings}.items():
             cmd += ["-s", f"{key}={value}"]
@@ -330,7 +333,7 @@ def test_graceful_stop_exits_quickly_and_repeats_nothing(world: tuple[Outlets, S
                                                          when: float | str) -> None:
     desk = _desk(world, tmp_path, f"stop-{sig.name}-{when}")
     # apprise's own pacing on: email waits seconds between two messages.
-    proc, log = desk.spawn(ALERT_PACE="True")
+    proc, log = desk.spawn(pace=True)
     if isinstance(when, str):
         line = {"opened": b"Spider opened", "closing": b"Closing spider"}[when]
         assert _wait_for(lambda: line in log.read_bytes(), timeout=60, interval=0.01)
@@ -352,7 +355,7 @@ def test_graceful_stop_exits_quickly_and_repeats_nothing(world: tuple[Outlets, S
 def test_second_signal_ends_at_once_and_loses_nothing(world: tuple[Outlets, SlackStandIn, SmtpStandIn],
                                                       tmp_path: Path) -> None:
     desk = _desk(world, tmp_path, "twice")
-    proc, log = desk.spawn(ALERT_PACE="True")
+    proc, log = desk.spawn(pace=True)
     assert _wait_for(lambda: len(desk.mail_texts()) >= 1, timeout=60, interval=0.01)
     proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)

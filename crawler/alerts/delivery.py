@@ -23,11 +23,10 @@ run on a worker thread (one per target, so one slow or failing target never hold
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -56,7 +55,6 @@ from crawler.alerts.formatters import (
 logger = logging.getLogger(__name__)
 
 # For tests and Slack-compatible relays: where apprise posts Slack webhook messages instead of hooks.slack.com.
-SLACK_WEBHOOK_ENV = "NEWSWATCH_SLACK_WEBHOOK_URL"
 
 # Loggers that print secrets at DEBUG: apprise (tokens, SMTP details) and urllib3 (request lines with webhook tokens).
 _NOISY_LOGGERS = ("apprise", "urllib3")
@@ -95,18 +93,6 @@ def quiet_secret_loggers() -> None:
             log.setLevel(logging.INFO)
 
 
-def apply_slack_webhook_override(environ: Mapping[str, str] | None = None) -> str:
-    """Point apprise's Slack plugin at ``$NEWSWATCH_SLACK_WEBHOOK_URL`` when that is set; returns the URL in use.
-
-    For tests and Slack-compatible relays. Unset leaves apprise's ``NotifySlack.webhook_url`` as it is.
-    """
-    environ = os.environ if environ is None else environ
-    url = (environ.get(SLACK_WEBHOOK_ENV) or "").strip().rstrip("/")
-    if url:
-        NotifySlack.webhook_url = url
-    return str(NotifySlack.webhook_url)
-
-
 def wants(target: AlertTargetLike, topics: Iterable[str]) -> bool:
     """Whether *target* takes a story with *topics* (``target.topics`` None = every topic)."""
     topics = list(topics)
@@ -125,7 +111,7 @@ class Channel:
     * Anything else: declared plain text, which apprise adapts to the service.
     """
 
-    def __init__(self, target: AlertTargetLike, *, pace: bool = True) -> None:
+    def __init__(self, target: AlertTargetLike) -> None:
         self.target = target
         # Registered so the apprise log filter masks them even if apprise logs them at INFO or above.
         secrets.register_url(target.url)
@@ -152,9 +138,6 @@ class Channel:
         else:
             self.kind = TEXT
             self._body_format = NotifyFormat.TEXT
-        if not pace:
-            # apprise sleeps between two messages to the same service (5.5 s for email); tests turn that off.
-            plugin.request_rate_per_sec = 0
         self._apprise = apprise.Apprise()
         self._apprise.add(plugin)
 
@@ -217,7 +200,6 @@ class Outbox:
         *,
         retries: int = 3,
         backoff: float = 1.0,
-        pace: bool = True,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.stopping = threading.Event()
@@ -231,7 +213,7 @@ class Outbox:
         self.channels: dict[str, Channel] = {}
         for target in targets:
             try:
-                self.channels[target.id] = Channel(target, pace=pace)
+                self.channels[target.id] = Channel(target)
             except AlertConfigError as exc:
                 logger.error("%s; its alerts stay pending", exc)
         self._runs = {target.id: _TargetRun() for target in targets}

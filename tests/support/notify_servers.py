@@ -1,8 +1,8 @@
 """Real loopback stand-ins for the services alerts go to.
 
 * ``SlackStandIn`` — an HTTP server that plays Slack's incoming-webhook endpoint. Point apprise at it by setting
-  ``NotifySlack.webhook_url`` (or the ``NEWSWATCH_SLACK_WEBHOOK_URL`` environment variable for a ``scrapy crawl``
-  subprocess) to ``SlackStandIn.url``. It records every JSON payload and answers 200, 500 or not at all ("timeout")
+  ``NotifySlack.webhook_url`` to ``SlackStandIn.url`` (``tests/support/apprise_stand_ins.py``: the
+  ``stand_in_apprise`` fixture in this process, ``subprocess_env`` for a ``scrapy crawl`` subprocess). It records every JSON payload and answers 200, 500 or not at all ("timeout")
   as scripted with ``respond_with``.
 * ``SmtpStandIn`` — an aiosmtpd SMTP server on 127.0.0.1 with AUTH (no TLS), recording every message as an
   ``email.message.EmailMessage``. ``stop()`` takes it down (connections are refused on its port); ``start()`` brings it
@@ -157,7 +157,7 @@ class SlackStandIn:
 
     @property
     def url(self) -> str:
-        """Base URL to use as ``NotifySlack.webhook_url`` / ``NEWSWATCH_SLACK_WEBHOOK_URL``."""
+        """Base URL to use as ``NotifySlack.webhook_url`` (see tests/support/apprise_stand_ins.py)."""
         return f"http://127.0.0.1:{self.port}/services"
 
     @property
