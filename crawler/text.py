@@ -8,6 +8,8 @@ offsets into a text survive it.
 
 from __future__ import annotations
 
+import re
+
 APOSTROPHES = "\u2019\u2018\u201a\u201b\u02bc\u00b4\u2032\uff07`"
 DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb"
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"
@@ -22,3 +24,6 @@ TYPOGRAPHY: dict[int, str] = str.maketrans(
 )
 #: Every character :data:`TYPOGRAPHY` changes.
 VARIANTS = APOSTROPHES + DOUBLE_QUOTES + DASHES + SPACES
+
+#: A word: a run of letters, digits and underscores (Python's \w, Unicode-aware).
+WORD_RE = re.compile(r"\w+")

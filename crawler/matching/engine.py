@@ -1,43 +1,20 @@
-"""Context-aware topic matching for English and Italian tech news.
-
-A topic is a small rule written in YAML (the ``topics:`` list of newswatch.yaml)::
-
-    - name: h800
-      terms:                              # aliases; any one occurrence is a candidate
-        - {regex: 'Nvidia[\\s-]*H800s?'}    # unambiguous: counts alone
-        - {regex: 'H800s?', needs_context: true}
-      context:                            # what an ambiguous term needs nearby
-        window: 30                        # words either side (omit: anywhere)
-        terms: [Nvidia, GPU, Hopper]
-      exclude: [PERC H800, Logitech H800] # cancel the occurrences they cover
-
-Text is normalised before matching so that typography does not hide a mention:
-NFC; every apostrophe variant becomes ``'`` (so the Italian elision *l’Ascend* has a
-word boundary before *Ascend*); every hyphen/dash variant becomes ``-``; exotic spaces
-become a space; soft hyphens and zero-width characters (invisible hyphenation and
-joining hints) are removed. Offsets reported in :class:`Match` always index the
-ORIGINAL string: normalisation keeps a character offset map whenever it changes lengths.
-
-The prefilter (:meth:`CompiledTopics.may_match_text`, on the text of a page without its chrome)
-looks for one "core" word of every term (its longest run of letters and digits, case-folded).
-Every occurrence the matcher can accept contains its term's core, and the matcher itself only
-runs a term's regex when the core is in the case-folded normalised text, so the two cannot
-drift apart.
-"""
+"""Matching compiled topics against a story's title and body: normalisation that keeps offsets, the
+search, the evidence (snippets, candidates and why each was kept or not). See crawler.matching."""
 
 from __future__ import annotations
 
 import bisect
 import logging
 import re
-import re._constants as _sre_c
-import re._parser as _sre_p
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crawler.text import DELETABLE, TYPOGRAPHY, VARIANTS
+from crawler.text import DELETABLE, TYPOGRAPHY, VARIANTS, WORD_RE
+
+if TYPE_CHECKING:
+    from crawler.matching.rules import Pattern, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +27,6 @@ SNIPPET_CHARS = 200
 _TRANSLATE = TYPOGRAPHY
 _VARIANT_RE = re.compile("[" + re.escape(VARIANTS) + "]")
 _DELETABLE_RE = re.compile("[" + DELETABLE + "]")
-_WORD_RE = re.compile(r"\w+")
 
 
 def _normalise(s: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -88,23 +64,8 @@ def _normalise_slow(s: str) -> tuple[str, list[int], list[int]]:
     return "".join(out), starts, ends
 
 
-def _normalise_rule_text(s: str) -> str:
+def normalise_rule_text(s: str) -> str:
     return unicodedata.normalize("NFC", _DELETABLE_RE.sub("", s)).translate(_TRANSLATE)
-
-
-# --- errors and results ------------------------------------------------------------
-
-
-class RuleError(ValueError):
-    """A topic rule that cannot compile. ``key`` is a path such as ``topics[1].context.window``."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(key, problem)
-        self.key = key
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -140,224 +101,6 @@ class Candidate:
         return asdict(self)
 
 
-# --- compiling rules ---------------------------------------------------------------
-
-_TOPIC_KEYS = ("name", "description", "terms", "context", "exclude", "fields")
-_TERM_KEYS = ("term", "regex", "label", "case_sensitive", "needs_context")
-_PHRASE_KEYS = ("term", "regex", "label", "case_sensitive")
-_CONTEXT_KEYS = ("terms", "window")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    label: str  # the term as written (or the regex source)
-    regex: re.Pattern[str]
-    core: str  # case-folded word every match contains
-    needs_context: bool = False
-
-
-@dataclass(frozen=True)
-class _Topic:
-    name: str
-    terms: tuple[_Pattern, ...]
-    context: tuple[_Pattern, ...] | None
-    context_labels: tuple[str, ...]
-    window: int | None
-    excludes: tuple[_Pattern, ...]
-    fields: tuple[str, ...]
-
-
-def _phrase_regex(text: str) -> str:
-    """A plain term as a regex: literal words; a run of spaces/hyphens between words
-    matches any run of spaces/hyphens or none ("Ascend 910C" = "Ascend-910C" = "Ascend910C")."""
-    parts = [re.escape(p) for p in re.split(r"[\s-]+", text.strip(" -"))]
-    return r"[\s-]*".join(parts)
-
-
-def _bounded(body: str, first_is_word: bool, last_is_word: bool) -> str:
-    # Unicode word boundaries only where the term itself starts/ends with a word character,
-    # so "$DEEPSEEK" still works while "Ascend" never matches inside "ascendente".
-    return (r"(?<!\w)" if first_is_word else "") + f"(?:{body})" + (r"(?!\w)" if last_is_word else "")
-
-
-def _regex_core(pattern: str, key: str) -> str:
-    """The longest word made of literal characters that every match of ``pattern`` must
-    contain. Conservative: only looks at the top level and required groups/repeats."""
-    try:
-        parsed = _sre_p.parse(pattern)
-    except re.error as exc:  # pragma: no cover - compile() reported it already
-        raise RuleError(key, f"not a valid regex: {exc}") from exc
-    best = ""
-
-    def walk(items: Any) -> None:
-        nonlocal best
-        run: list[str] = []
-
-        def flush() -> None:
-            nonlocal best
-            for word in _WORD_RE.findall("".join(run)):
-                if len(word) > len(best):
-                    best = word
-            run.clear()
-
-        for op, av in items:
-            if op is _sre_c.LITERAL:
-                run.append(chr(av))
-                continue
-            flush()
-            if op is _sre_c.SUBPATTERN:
-                walk(av[-1])
-            elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT, _sre_c.POSSESSIVE_REPEAT) and av[0] >= 1:
-                walk(av[2])
-            elif op is _sre_c.ATOMIC_GROUP:
-                walk(av)
-        flush()
-
-    walk(parsed)
-    return best.casefold()
-
-
-def _compile_pattern(raw: Any, key: str, topic: str, allowed: tuple[str, ...]) -> _Pattern:
-    where = f"topic {topic!r}"
-    if isinstance(raw, str):
-        raw = {"term": raw}
-    if not isinstance(raw, dict):
-        raise RuleError(key, f"{where}: expected a string or a mapping, got {type(raw).__name__}")
-    for k in raw:
-        if k not in allowed:
-            raise RuleError(f"{key}.{k}", f"{where}: unknown key {k!r}; expected one of {', '.join(allowed)}")
-    if ("term" in raw) == ("regex" in raw):
-        raise RuleError(key, f"{where}: give exactly one of 'term' or 'regex'")
-    kind = "term" if "term" in raw else "regex"
-    value = raw[kind]
-    if not isinstance(value, str):
-        raise RuleError(f"{key}.{kind}", f"{where}: {kind} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise RuleError(f"{key}.{kind}", f"{where}: empty {kind}")
-    for flag in ("case_sensitive", "needs_context"):
-        if flag in raw and not isinstance(raw[flag], bool):
-            raise RuleError(f"{key}.{flag}", f"{where}, {kind} {value!r}: {flag} must be true or false")
-    label = raw.get("label", value)
-    if not isinstance(label, str) or not label.strip():
-        raise RuleError(f"{key}.label", f"{where}, {kind} {value!r}: label must be a non-empty string")
-    flags = 0 if raw.get("case_sensitive", False) else re.IGNORECASE
-    if kind == "term":
-        text = _normalise_rule_text(value).strip()
-        words = _WORD_RE.findall(text)
-        if not words:
-            raise RuleError(f"{key}.term", f"{where}: term {value!r} has no letters or digits")
-        body = _phrase_regex(text)
-        core = max(words, key=len).casefold()
-        bounded = _bounded(body, bool(_WORD_RE.match(text)), bool(re.search(r"\w$", text)))
-    else:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise RuleError(f"{key}.regex", f"{where}: regex {value!r} is not valid: {exc}") from exc
-        if re.fullmatch(value, "", flags):
-            raise RuleError(f"{key}.regex", f"{where}: regex {value!r} matches the empty string")
-        core = _regex_core(value, f"{key}.regex")
-        if len(core) < 2:
-            raise RuleError(
-                f"{key}.regex",
-                f"{where}: regex {value!r} needs a literal word (2+ letters/digits, outside "
-                "alternatives and optional parts) that every match contains, for the prefilter",
-            )
-        bounded = _bounded(value, True, True)
-    return _Pattern(
-        label=label,
-        regex=re.compile(bounded, flags),
-        core=core,
-        needs_context=bool(raw.get("needs_context", False)),
-    )
-
-
-def _list_of(raw: Any, key: str, topic: str, what: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise RuleError(key, f"topic {topic!r}: {what} must be a list, got {type(raw).__name__}")
-    if not raw:
-        raise RuleError(key, f"topic {topic!r}: {what} is empty")
-    return raw
-
-
-def _compile_topic(raw: Any, i: int, seen: set[str]) -> _Topic:
-    key = f"topics[{i}]"
-    if not isinstance(raw, dict):
-        raise RuleError(key, f"a topic must be a mapping, got {type(raw).__name__}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise RuleError(f"{key}.name", "a topic needs a name of letters, digits, '_', '-' or '.'")
-    for k in raw:
-        if k not in _TOPIC_KEYS:
-            raise RuleError(f"{key}.{k}", f"topic {name!r}: unknown key {k!r}; expected one of {', '.join(_TOPIC_KEYS)}")
-    if name in seen:
-        raise RuleError(f"{key}.name", f"topic name {name!r} is used twice")
-    seen.add(name)
-    if "description" in raw and not isinstance(raw["description"], str):
-        raise RuleError(f"{key}.description", f"topic {name!r}: description must be a string")
-    if "terms" not in raw:
-        raise RuleError(f"{key}.terms", f"topic {name!r}: no terms")
-    terms = tuple(
-        _compile_pattern(t, f"{key}.terms[{j}]", name, _TERM_KEYS)
-        for j, t in enumerate(_list_of(raw["terms"], f"{key}.terms", name, "terms"))
-    )
-
-    context: tuple[_Pattern, ...] | None = None
-    labels: tuple[str, ...] = ()
-    window: int | None = None
-    if "context" in raw:
-        ctx = raw["context"]
-        ctx_key = f"{key}.context"
-        if isinstance(ctx, list):
-            ctx = {"terms": ctx}
-        if not isinstance(ctx, dict):
-            raise RuleError(ctx_key, f"topic {name!r}: context must be a list of terms or a mapping")
-        for k in ctx:
-            if k not in _CONTEXT_KEYS:
-                raise RuleError(f"{ctx_key}.{k}", f"topic {name!r}: unknown key {k!r}; expected terms, window")
-        if "terms" not in ctx:
-            raise RuleError(f"{ctx_key}.terms", f"topic {name!r}: context has no terms")
-        pats = [
-            _compile_pattern(t, f"{ctx_key}.terms[{j}]", name, _PHRASE_KEYS)
-            for j, t in enumerate(_list_of(ctx["terms"], f"{ctx_key}.terms", name, "context terms"))
-        ]
-        context = tuple(pats)
-        labels = tuple(p.label for p in pats)
-        if "window" in ctx:
-            w = ctx["window"]
-            if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
-                raise RuleError(f"{ctx_key}.window", f"topic {name!r}: window must be a positive number of words, got {w!r}")
-            window = w
-    for j, t in enumerate(terms):
-        if t.needs_context and context is None:
-            raise RuleError(f"{key}.terms[{j}].needs_context", f"topic {name!r}: term {t.label!r} needs context but the topic has none")
-
-    excludes: tuple[_Pattern, ...] = ()
-    if "exclude" in raw:
-        excludes = tuple(
-            _compile_pattern(t, f"{key}.exclude[{j}]", name, _PHRASE_KEYS)
-            for j, t in enumerate(_list_of(raw["exclude"], f"{key}.exclude", name, "exclude"))
-        )
-
-    fields: tuple[str, ...] = FIELDS
-    if "fields" in raw:
-        fl = _list_of(raw["fields"], f"{key}.fields", name, "fields")
-        bad = [f for f in fl if f not in FIELDS]
-        if bad:
-            raise RuleError(f"{key}.fields", f"topic {name!r}: unknown field {bad[0]!r}; expected title, body")
-        fields = tuple(f for f in FIELDS if f in fl)
-    return _Topic(name, terms, context, labels, window, excludes, fields)
-
-
-def compile_topics(raw: list[dict[str, Any]]) -> CompiledTopics:
-    """Compile the ``topics:`` list of the config. Raises :class:`RuleError`."""
-    if not isinstance(raw, list):
-        raise RuleError("topics", f"must be a list of topics, got {type(raw).__name__}")
-    seen: set[str] = set()
-    return CompiledTopics([_compile_topic(t, i, seen) for i, t in enumerate(raw)])
-
-
 # --- matching ----------------------------------------------------------------------
 
 
@@ -381,7 +124,7 @@ class _Field:
     @property
     def words(self) -> list[int]:
         if self._words is None:
-            self._words = [m.start() for m in _WORD_RE.finditer(self.norm)]
+            self._words = [m.start() for m in WORD_RE.finditer(self.norm)]
         return self._words
 
     def word_count(self) -> int:
@@ -425,7 +168,7 @@ def snippet(text: str, start: int, end: int, limit: int = SNIPPET_CHARS) -> str:
 class CompiledTopics:
     """Compiled topic rules; build with :func:`compile_topics`."""
 
-    def __init__(self, topics: list[_Topic]) -> None:
+    def __init__(self, topics: list[Topic]) -> None:
         self._topics = topics
         cores = sorted({t.core for topic in topics for t in topic.terms})
         self._ascii_cores = tuple(c for c in cores if c.isascii())
@@ -462,7 +205,7 @@ class CompiledTopics:
         matcher only accepts such occurrences, so where this is False it accepts nothing; it costs a
         regex search per term whose core word is there, far less than extracting the page."""
         for text in texts:
-            norm = _normalise_rule_text(text)  # _normalise()'s text, without its offset map
+            norm = normalise_rule_text(text)  # _normalise()'s text, without its offset map
             folded = norm.casefold()
             for topic in self._topics:
                 for term in topic.terms:
@@ -495,10 +238,10 @@ class CompiledTopics:
         ]
 
     def _explain_topic(
-        self, topic: _Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str],
+        self, topic: Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str],
         near_misses: bool = False,
     ) -> list[Candidate]:
-        raw: list[tuple[int, int, int, _Field, int, int, _Pattern, bool, str]] = []
+        raw: list[tuple[int, int, int, _Field, int, int, Pattern, bool, str]] = []
         ctx_cache: dict[str, list[tuple[int, int, int, int]]] = {}
         for fname in topic.fields:
             f = fields[fname]
@@ -528,7 +271,7 @@ class CompiledTopics:
         # Overlapping candidates of one topic ("Ascend 910C" and "Ascend") are one mention:
         # keep an accepted one over a rejected one, then the longest, then the first listed term.
         raw.sort(key=lambda r: (not r[7], -(r[2] - r[1]), r[4], r[0], r[1]))
-        kept: list[tuple[int, int, int, _Field, int, int, _Pattern, bool, str]] = []
+        kept: list[tuple[int, int, int, _Field, int, int, Pattern, bool, str]] = []
         for r in raw:
             if not any(k[0] == r[0] and k[1] < r[2] and r[1] < k[2] for k in kept):
                 kept.append(r)
@@ -554,7 +297,7 @@ class CompiledTopics:
         return out
 
     @staticmethod
-    def _near_misses(topic: _Topic, fields: dict[str, _Field], kept: list[Any]) -> list[Any]:
+    def _near_misses(topic: Topic, fields: dict[str, _Field], kept: list[Any]) -> list[Any]:
         """Occurrences of a term's core word that no term matched, as rejected candidates."""
         out: list[Any] = []
         for fname in topic.fields:
@@ -585,7 +328,7 @@ class CompiledTopics:
         return out
 
     @staticmethod
-    def _context_hits(topic: _Topic, f: _Field, cache: dict[str, list[tuple[int, int, int, int]]]) -> list[tuple[int, int, int, int]]:
+    def _context_hits(topic: Topic, f: _Field, cache: dict[str, list[tuple[int, int, int, int]]]) -> list[tuple[int, int, int, int]]:
         """Context occurrences in a field as (first word, last word, start, end), sorted.
         Each context term is searched only if its core word is in the field at all."""
         if f.name not in cache:
@@ -601,7 +344,7 @@ class CompiledTopics:
 
     def _has_context(
         self,
-        topic: _Topic,
+        topic: Topic,
         fields: dict[str, _Field],
         f: _Field,
         a: int,
@@ -636,7 +379,7 @@ class CompiledTopics:
         return False
 
     @staticmethod
-    def _no_context_reason(topic: _Topic) -> str:
+    def _no_context_reason(topic: Topic) -> str:
         labels = list(topic.context_labels)
         shown = ", ".join(labels[:8]) + (", …" if len(labels) > 8 else "")
         where = f" within {topic.window} words" if topic.window else ""
