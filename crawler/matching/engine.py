@@ -165,6 +165,23 @@ def snippet(text: str, start: int, end: int, limit: int = SNIPPET_CHARS) -> str:
     return ("…" if head_cut else "") + out + ("…" if tail_cut else "")
 
 
+@dataclass(frozen=True)
+class _Occurrence:
+    """One occurrence of a topic's term in a field, in normalised offsets, with the verdict."""
+
+    field_index: int  # position of the field in FIELDS (title first)
+    start: int
+    end: int
+    field: _Field
+    order: int  # the term's position in the topic: the first listed wins a tie
+    term: Pattern
+    accepted: bool
+    reason: str
+
+    def overlaps(self, field_index: int, start: int, end: int) -> bool:
+        return self.field_index == field_index and self.start < end and start < self.end
+
+
 class CompiledTopics:
     """Compiled topic rules; build with :func:`compile_topics`."""
 
@@ -241,7 +258,7 @@ class CompiledTopics:
         self, topic: Topic, fields: dict[str, _Field], make_snippet: Callable[[_Field, int, int], str],
         near_misses: bool = False,
     ) -> list[Candidate]:
-        raw: list[tuple[int, int, int, _Field, int, int, Pattern, bool, str]] = []
+        raw: list[_Occurrence] = []
         ctx_cache: dict[str, list[tuple[int, int, int, int]]] = {}
         for fname in topic.fields:
             f = fields[fname]
@@ -267,39 +284,39 @@ class CompiledTopics:
                         accepted, reason = False, self._no_context_reason(topic)
                     else:
                         accepted, reason = True, "matched"
-                    raw.append((FIELDS.index(fname), a, b, f, order, 0, term, accepted, reason))
+                    raw.append(_Occurrence(FIELDS.index(fname), a, b, f, order, term, accepted, reason))
         # Overlapping candidates of one topic ("Ascend 910C" and "Ascend") are one mention:
         # keep an accepted one over a rejected one, then the longest, then the first listed term.
-        raw.sort(key=lambda r: (not r[7], -(r[2] - r[1]), r[4], r[0], r[1]))
-        kept: list[tuple[int, int, int, _Field, int, int, Pattern, bool, str]] = []
+        raw.sort(key=lambda r: (not r.accepted, -(r.end - r.start), r.order, r.field_index, r.start))
+        kept: list[_Occurrence] = []
         for r in raw:
-            if not any(k[0] == r[0] and k[1] < r[2] and r[1] < k[2] for k in kept):
+            if not any(k.overlaps(r.field_index, r.start, r.end) for k in kept):
                 kept.append(r)
         if near_misses:
             kept += self._near_misses(topic, fields, kept)
-        kept.sort(key=lambda r: (r[0], r[1]))
+        kept.sort(key=lambda r: (r.field_index, r.start))
         out = []
-        for _fi, a, b, f, _order, _, term, accepted, reason in kept:
-            start, end = f.span(a, b)
+        for r in kept:
+            start, end = r.field.span(r.start, r.end)
             out.append(
                 Candidate(
                     topic=topic.name,
-                    term=term.label,
-                    field=f.name,
+                    term=r.term.label,
+                    field=r.field.name,
                     start=start,
                     end=end,
-                    text=f.original[start:end],
-                    accepted=accepted,
-                    reason=reason,
-                    snippet=make_snippet(f, start, end),
+                    text=r.field.original[start:end],
+                    accepted=r.accepted,
+                    reason=r.reason,
+                    snippet=make_snippet(r.field, start, end),
                 )
             )
         return out
 
     @staticmethod
-    def _near_misses(topic: Topic, fields: dict[str, _Field], kept: list[Any]) -> list[Any]:
+    def _near_misses(topic: Topic, fields: dict[str, _Field], kept: list[_Occurrence]) -> list[_Occurrence]:
         """Occurrences of a term's core word that no term matched, as rejected candidates."""
-        out: list[Any] = []
+        out: list[_Occurrence] = []
         for fname in topic.fields:
             f = fields[fname]
             fi = FIELDS.index(fname)
@@ -310,7 +327,7 @@ class CompiledTopics:
                 pos = f.folded.find(core)
                 while pos >= 0:
                     end = pos + len(core)
-                    if not any(k[0] == fi and k[1] < end and pos < k[2] for k in kept + out):
+                    if not any(k.overlaps(fi, pos, end) for k in kept + out):
                         a, b = pos, end
                         while a > 0 and f.norm[a - 1].isalnum():
                             a -= 1
@@ -323,7 +340,7 @@ class CompiledTopics:
                             why = f"case differs from a case-sensitive term: {word!r}"
                         else:
                             why = f"no term matches here: {word!r}"
-                        out.append((fi, a, b, f, 0, 0, term, False, why))
+                        out.append(_Occurrence(fi, a, b, f, 0, term, False, why))
                     pos = f.folded.find(core, end)
         return out
 
