@@ -34,7 +34,7 @@ check: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
 demo: $(STAMP)
-	$(BIN)/python -m tests.fixtures.demo
+	$(BIN)/python -m samples.demo
 
 eval: $(STAMP)
 	$(BIN)/python -m crawler.evaluate

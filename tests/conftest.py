@@ -44,19 +44,63 @@ def redis_server(_redis_process):
     return _redis_process
 
 
-# The sample outlets and the notification stand-ins, for every test that names them.
-from tests.fixtures.server import outlets  # noqa: E402,F401
-from tests.support.notify_servers import slack_server, smtp_server  # noqa: E402,F401
+# The sample outlets and the notification stand-ins (samples/), for every test that names them.
+_shared_outlets = None
 
 
 @pytest.fixture
-def stand_in_apprise(monkeypatch: pytest.MonkeyPatch, slack_server):  # noqa: F811 - the fixture above
+def outlets(request: pytest.FixtureRequest):
+    """The sample outlets, started once per test session and reset (phase 1, no requests) per test."""
+    global _shared_outlets
+    from samples.server import Outlets
+
+    if _shared_outlets is None:
+        _shared_outlets = Outlets().start()
+        shared = _shared_outlets
+
+        def _stop() -> None:
+            global _shared_outlets
+            shared.stop()
+            _shared_outlets = None
+
+        request.config.add_cleanup(_stop)
+    _shared_outlets.reset()
+    yield _shared_outlets
+    _shared_outlets.release_slow()  # never leave a slow handler waiting into the next test
+
+
+@pytest.fixture
+def slack_server():
+    """A running Slack webhook stand-in; apprise is *not* re-pointed here (``stand_in_apprise`` does that)."""
+    from samples.notify_servers import SlackStandIn
+
+    server = SlackStandIn(hang_seconds=10.0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    """A running SMTP stand-in on 127.0.0.1."""
+    from samples.notify_servers import SmtpStandIn
+
+    server = SmtpStandIn().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def stand_in_apprise(monkeypatch: pytest.MonkeyPatch, slack_server):
     """apprise in this process: Slack messages to the stand-in, no pause between two messages to a service
     (both restored after the test)."""
     from apprise.plugins.slack import NotifySlack
     from apprise.url import URLBase
 
-    from tests.support.apprise_stand_ins import point_apprise_at
+    from samples.apprise_stand_ins import point_apprise_at
 
     monkeypatch.setattr(NotifySlack, "webhook_url", NotifySlack.webhook_url)
     monkeypatch.setattr(URLBase, "throttle", URLBase.throttle)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.apprise_stand_ins import subprocess_env
+from samples.apprise_stand_ins import subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "newswatch.yaml"
@@ -78,7 +78,7 @@ def start_crawl(config: dict[str, Any], tmp_path: Path, *spider_args: str, env: 
                      "NEWSWATCH_WORKER": name,
                      "PYTHONWARNINGS": "error::DeprecationWarning,ignore:'imghdr' is deprecated:DeprecationWarning"})
     full_env.update(env or {})
-    # The stand-ins' hook (tests/support/site/sitecustomize.py) and the repository, importable.
+    # The stand-ins' hook (samples/site/sitecustomize.py) and the repository, importable.
     full_env["PYTHONPATH"] = subprocess_env()["PYTHONPATH"]
     cmd = [sys.executable, "-m", "scrapy", "crawl", "news", *FAST]
     for arg in spider_args:

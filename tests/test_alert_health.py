@@ -13,7 +13,7 @@ from scrapy.utils.test import get_crawler
 from crawler.alerts.health import check_health, record_notified
 from crawler.state import open_state
 from pipelines.health import HealthPipeline
-from tests.support.notify_servers import SlackStandIn
+from samples.notify_servers import SlackStandIn
 from tests.test_alert_pipeline import slack_target, slack_text
 
 T0 = datetime(2024, 5, 1, 6, 0, tzinfo=UTC)

@@ -31,9 +31,9 @@ from crawler.state import open_state
 from pipelines.alert import AlertPipeline
 from pipelines.commit import CommitPipeline
 from pipelines.health import HealthPipeline
-from tests.support.apprise_stand_ins import subprocess_env
+from samples.apprise_stand_ins import subprocess_env
+from samples.notify_servers import SLACK_TOKENS, SlackStandIn, SmtpStandIn
 from tests.support.components import close, newswatch_crawler
-from tests.support.notify_servers import SLACK_TOKENS, SlackStandIn, SmtpStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 BODY = "Markets moved today. Huawei said its Ascend 910C accelerators now ship in volume. More follows later on."

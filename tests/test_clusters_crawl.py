@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from samples.notify_servers import SlackStandIn, SmtpStandIn
+from samples.server import Outlets
 from tests.crawl import run_crawl
-from tests.fixtures.server import Outlets
-from tests.support.notify_servers import SlackStandIn, SmtpStandIn
 from tests.test_crawl import (
     FAST_ALERTS,
     SMTP_PASSWORD,

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from crawler.items import ARCHIVE_FIELDS
+from samples.apprise_stand_ins import subprocess_env
+from samples.notify_servers import SlackStandIn, SmtpStandIn
+from samples.server import Outlets
 from tests.crawl import CrawlResult, default_topics, run_crawl
-from tests.fixtures.server import Outlets
-from tests.support.apprise_stand_ins import subprocess_env
-from tests.support.notify_servers import SlackStandIn, SmtpStandIn
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs
 

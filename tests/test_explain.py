@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from crawler.__main__ import main
+from samples.server import Outlets
 from tests.crawl import DEFAULT_CONFIG, ROOT
-from tests.fixtures.server import Outlets
 
 
 @pytest.fixture

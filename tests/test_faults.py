@@ -34,10 +34,10 @@ from typing import Any
 import pytest
 import yaml
 
+from samples.apprise_stand_ins import subprocess_env
+from samples.notify_servers import SlackStandIn, SmtpStandIn, own_story
+from samples.server import Outlets
 from tests.crawl import FAST, ROOT, CrawlResult, read_archive, run_crawl
-from tests.fixtures.server import Outlets
-from tests.support.apprise_stand_ins import subprocess_env
-from tests.support.notify_servers import SlackStandIn, SmtpStandIn, own_story
 from tests.test_crawl import FAST_ALERTS, SMTP_PASSWORD, make_config
 
 pytestmark = pytest.mark.slow

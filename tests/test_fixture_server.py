@@ -1,4 +1,4 @@
-"""The sample outlets (tests/fixtures) serve what their manifests and expected.yaml promise."""
+"""The sample outlets (samples/) serve what their manifests and expected.yaml promise."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import trafilatura
 from w3lib.encoding import html_to_unicode
 
 from crawler.language import detect_language
-from tests.fixtures.server import SITE_NAMES, Outlets, fill, load_expected, load_site
+from samples.server import SITE_NAMES, Outlets, fill, load_expected, load_site
 
 EXPECTED = load_expected()
 ARTICLES = EXPECTED["articles"]
@@ -480,7 +480,7 @@ def test_expected_urls_are_absolute(outlets: Outlets) -> None:
 def test_command_line_serves_until_interrupted() -> None:
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fixtures.server", "--phase", "2"],
+        [sys.executable, "-m", "samples.server", "--phase", "2"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from crawler.state import open_state
+from samples.notify_servers import SlackStandIn, own_story
+from samples.server import Outlets
 from tests.crawl import run_crawl
-from tests.fixtures.server import Outlets
-from tests.support.notify_servers import SlackStandIn, own_story
 from tests.test_crawl import FAST_ALERTS, alert_env, make_config, slack_alert, slack_text
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs

@@ -19,7 +19,7 @@ from crawler.run import RunState
 from pipelines.analyse import AnalysePipeline, CannotMatch, DuplicateLink, NoArticle, NoTopic
 from pipelines.archive import ArchivePipeline
 from pipelines.commit import CommitPipeline
-from tests.fixtures.server import Outlets
+from samples.server import Outlets
 from tests.support.components import close, newswatch_crawler, write_config
 
 

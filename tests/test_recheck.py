@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from samples.notify_servers import SlackStandIn
 from tests.crawl import CrawlResult, default_topics, run_crawl
 from tests.support.editable import EditableOutlet, Entry
-from tests.support.notify_servers import SlackStandIn
 from tests.test_crawl import FAST_ALERTS, alert_env, slack_alert, slack_text
 
 pytestmark = pytest.mark.slow  # real `scrapy crawl news` runs

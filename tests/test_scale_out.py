@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from samples.notify_servers import SlackStandIn, SmtpStandIn, own_story
+from samples.server import Outlets
 from tests.crawl import CrawlResult, read_archive, run_crawl, start_crawl
-from tests.fixtures.server import Outlets
-from tests.support.notify_servers import SlackStandIn, SmtpStandIn, own_story
 from tests.test_crawl import (
     FAST_ALERTS,
     SMTP_PASSWORD,

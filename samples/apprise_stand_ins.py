@@ -1,5 +1,5 @@
 """apprise pointed at the loopback stand-ins: in this process (the ``stand_in_apprise`` fixture) or in the
-crawl subprocesses the tests start (``tests/support/site/sitecustomize.py``)."""
+crawl subprocesses the tests start (``samples/site/sitecustomize.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 #: Put on a subprocess's PYTHONPATH so its interpreter loads sitecustomize.py from there.
 SITE_DIR = Path(__file__).resolve().parent / "site"
-ROOT = SITE_DIR.parent.parent.parent
+ROOT = SITE_DIR.parent.parent
 
 
 def point_apprise_at(slack_webhook: str, *, no_pace: bool) -> None:

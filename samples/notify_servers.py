@@ -1,7 +1,7 @@
 """Real loopback stand-ins for the services alerts go to.
 
 * ``SlackStandIn`` — an HTTP server that plays Slack's incoming-webhook endpoint. Point apprise at it by setting
-  ``NotifySlack.webhook_url`` to ``SlackStandIn.url`` (``tests/support/apprise_stand_ins.py``: the
+  ``NotifySlack.webhook_url`` to ``SlackStandIn.url`` (``samples/apprise_stand_ins.py``: the
   ``stand_in_apprise`` fixture in this process, ``subprocess_env`` for a ``scrapy crawl`` subprocess). It records every JSON payload and answers 200, 500 or not at all ("timeout")
   as scripted with ``respond_with``.
 * ``SmtpStandIn`` — an aiosmtpd SMTP server on 127.0.0.1 with AUTH (no TLS), recording every message as an
@@ -21,14 +21,13 @@ import re
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -37,8 +36,6 @@ __all__ = [
     "SlackRequest",
     "SlackStandIn",
     "SmtpStandIn",
-    "slack_server",
-    "smtp_server",
 ]
 
 # Fake but well-formed webhook tokens (apprise checks their shape). Tests search logs for these substrings.
@@ -157,7 +154,7 @@ class SlackStandIn:
 
     @property
     def url(self) -> str:
-        """Base URL to use as ``NotifySlack.webhook_url`` (see tests/support/apprise_stand_ins.py)."""
+        """Base URL to use as ``NotifySlack.webhook_url`` (see samples/apprise_stand_ins.py)."""
         return f"http://127.0.0.1:{self.port}/services"
 
     @property
@@ -198,6 +195,7 @@ class _Recorder:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
+        raw = raw or b""
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self.stand_in._lock:
@@ -279,26 +277,6 @@ class SmtpStandIn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@pytest.fixture
-def slack_server() -> Iterator[SlackStandIn]:
-    """A running Slack webhook stand-in; apprise is *not* re-pointed here (see ``slack_webhook`` in the tests)."""
-    server = SlackStandIn(hang_seconds=10.0).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpStandIn]:
-    """A running SMTP stand-in on 127.0.0.1."""
-    server = SmtpStandIn().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def own_story(text: str) -> str:

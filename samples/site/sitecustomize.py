@@ -7,6 +7,6 @@ their ``PYTHONPATH``): points apprise at the loopback stand-ins, so no productio
 
 import os
 
-from tests.support.apprise_stand_ins import point_apprise_at
+from samples.apprise_stand_ins import point_apprise_at
 
 point_apprise_at(os.environ.get("NW_TEST_SLACK_WEBHOOK", ""), no_pace=bool(os.environ.get("NW_TEST_NO_PACE")))

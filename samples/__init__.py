@@ -1,0 +1,1 @@
+"""Sample outlets and notification stand-ins on loopback: `make demo`, and the tests' world."""
