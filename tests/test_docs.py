@@ -22,7 +22,7 @@ Doctests
     this interpreter, in the test server's world:
 
     * ``$ARCHIVE``: the review CLI's test archive (``tests.test_review_reader.build_archive``);
-    * ``${base_<site>}``: the base URL of each sample outlet (``tests.fixtures.server.Outlets``) on
+    * ``${base_<site>}``: the base URL of each sample outlet (``samples.server.Outlets``) on
       loopback, e.g. ``${base_techmag}``; the outlets are started only when a command names one;
     * ``$TMPDIR``: a scratch directory (write files there, never into the repository);
     * ``$NEWSWATCH_STATE``: a state file that does not exist, so ``explain`` never reads a local state;
@@ -282,7 +282,7 @@ def _run(command: Command, env: dict[str, str]) -> Outcome:
 @pytest.fixture(scope="session")
 def doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], dict[Command, Outcome]]]:
     """The world the doctests run in (see the module docstring), and every command's outcome."""
-    from tests.fixtures.server import SITE_NAMES, Outlets
+    from samples.server import SITE_NAMES, Outlets
     from tests.test_review_reader import build_archive
 
     world = tmp_path_factory.mktemp("docs-world")
@@ -301,7 +301,7 @@ def doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[di
         for name in ("NEWSWATCH_CONFIG", "COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
             env.pop(name, None)
         with ThreadPoolExecutor(max_workers=max(1, len(runnable))) as pool:
-            outcomes = dict(zip(runnable, pool.map(lambda c: _run(c, env), runnable)))
+            outcomes = dict(zip(runnable, pool.map(lambda c: _run(c, env), runnable), strict=True))
         yield values, outcomes
 
 
