@@ -54,8 +54,6 @@ from crawler.alerts.formatters import (
 
 logger = logging.getLogger(__name__)
 
-# For tests and Slack-compatible relays: where apprise posts Slack webhook messages instead of hooks.slack.com.
-
 # Loggers that print secrets at DEBUG: apprise (tokens, SMTP details) and urllib3 (request lines with webhook tokens).
 _NOISY_LOGGERS = ("apprise", "urllib3")
 
