@@ -8,8 +8,8 @@
   ``email.message.EmailMessage``. ``stop()`` takes it down (connections are refused on its port); ``start()`` brings it
   back up on the same port, so one target URL can see an outage and the recovery.
 
-Both are plain classes usable outside pytest (``with SlackStandIn() as slack: ...``); the ``slack_server`` and
-``smtp_server`` fixtures below start one per test and stop it afterwards.
+Both are plain classes (``with SlackStandIn() as slack: ...``), used by ``make demo``; the ``slack_server`` and
+``smtp_server`` fixtures of tests/conftest.py start one per test and stop it afterwards.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-BODIES = Path(__file__).resolve().parent.parent / "fixtures" / "sites" / "techmag" / "bodies"
+BODIES = Path(__file__).resolve().parent.parent.parent / "samples" / "sites" / "techmag" / "bodies"
 
 
 class Handler(BaseHTTPRequestHandler):
