@@ -19,9 +19,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Everything but the real crawls in subprocesses (the tests marked slow): the loop while editing.
+# The loop while editing: everything but the tests that start processes (real crawls: slow; other Python
+# processes: subprocess). make test runs them all.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not subprocess"
 
 # The type checker and the linter, with the configuration in pyproject.toml.
 DEV_STAMP := $(VENV)/.dev-installed

@@ -389,6 +389,7 @@ asyncio.run(crawl())
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("answers", "backoff", "received_story_2"),
     [

@@ -305,6 +305,7 @@ def doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[di
         yield values, outcomes
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("command", COMMANDS, ids=[c.where for c in COMMANDS])
 def test_doctest_command(command: Command, doctest_world: tuple[dict[str, str], dict[Command, Outcome]]) -> None:
     values, outcomes = doctest_world

@@ -119,6 +119,7 @@ def test_cli_reports_bad_rules(tmp_path, capsys):
     assert "topics[0].terms[0].term" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 def test_module_runs_when_piped():
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.evaluate"], cwd=ROOT, capture_output=True, text=True, timeout=120

@@ -37,6 +37,7 @@ def job(html: str, n: int = 0) -> Job:
     return Job(url=f"https://example.org/{n}", body=html.encode(), language_hint="en")
 
 
+@pytest.mark.subprocess
 def test_pages_are_analysed_in_worker_processes_as_in_the_crawl_process(pool: AnalysisPool) -> None:
     async def both() -> list[Any]:
         return await asyncio.gather(pool.analyse(job(STORY)), pool.analyse(job(OTHER, 1)))
@@ -48,6 +49,7 @@ def test_pages_are_analysed_in_worker_processes_as_in_the_crawl_process(pool: An
     assert story.language == "en" and story.fingerprint is not None
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(("marker", "reason", "stat"), [
     ("<!--hang-->", "timeout", "workers/timed_out"),
     ("<!--die-->", "worker_died", "workers/died"),

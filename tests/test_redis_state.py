@@ -109,7 +109,7 @@ def test_a_tick_whose_workers_died_expires_with_their_lease(redis_server):
 @pytest.mark.parametrize(("url", "shown", "hidden"), [
     (f"redis://:S3cretRedisPass@127.0.0.1:{free_port()}/0", "redis://:***@127.0.0.1", "S3cretRedisPass"),
     (f"redis://newswatch:S3cretRedisPass@127.0.0.1:{free_port()}/0", "newswatch:***@", "S3cretRedisPass"),
-])
+], ids=["password only", "user and password"])  # the ports differ per process: not in the ids
 def test_an_unreachable_redis_is_one_line_without_its_password(url, shown, hidden):
     with pytest.raises(StateError) as caught:
         RedisState(url, "w")

@@ -122,6 +122,7 @@ def big_archive(directory: Path, n: int) -> Path:
     return write_archive(directory, recs).path
 
 
+@pytest.mark.subprocess
 def test_memory_stays_bounded(tmp_path: Path) -> None:
     """A ~16 MB archive is processed with a small fraction of its size in memory."""
     path = big_archive(tmp_path, 4000)

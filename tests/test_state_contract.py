@@ -170,6 +170,7 @@ def test_a_story_past_retention_is_forgotten_unless_its_alert_is_pending(state):
     assert [row.story_id for row in state.pending()] == ["old-pending"]
 
 
+@pytest.mark.subprocess
 def test_delivery_survives_a_killed_process(location):
     """A delivery recorded just before the process is killed is still there."""
     code = (
