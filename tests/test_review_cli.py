@@ -139,6 +139,17 @@ def test_show_story_with_matches_duplicates_and_text(archive: TestArchive, capsy
     assert out.index("HDblog") < out.index("Punto Informatico")
 
 
+def test_show_reports_each_damaged_line_once(archive: TestArchive, capsys: pytest.CaptureFixture[str],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    # show reads the archive twice (the story, then its cluster): the damage is one warning all the same.
+    with caplog.at_level("WARNING"):
+        code, _, _ = run(capsys, "show", "--archive", str(archive.path), ASCEND_910C[:8])
+    assert code == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert sum("malformed line skipped" in w for w in warnings) == 1
+    assert sum("cut short" in w for w in warnings) == 1
+
+
 def test_show_json_and_duplicate_side(archive: TestArchive, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", "--archive", str(archive.path), ASCEND_910C, "--json")
     data = json.loads(out)
