@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +22,9 @@ import yaml
 from crawler import clusters, dedup, secrets
 from crawler.metadata import ZONE_BY_LANGUAGE
 from crawler.state import REDIS_SCHEMES
+
+if TYPE_CHECKING:  # the rules compile only when a config is loaded (a heavy import)
+    from crawler.matching import CompiledTopics
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +122,7 @@ class HealthConfig:
 class Config:
     path: Path
     sources: list[Source]
-    topics: Any  # crawler.matching.CompiledTopics
+    topics: CompiledTopics
     alerts: list[AlertTarget]
     health: list[AlertTarget]
     archive: Path

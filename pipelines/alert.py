@@ -37,7 +37,7 @@ from crawler.alerts.delivery import (
 )
 from crawler.items import Story
 from crawler.run import run_state
-from crawler.state import StateError, StateWriteError
+from crawler.state import StateError, StateStore, StateWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class AlertPipeline:
     def __init__(
         self,
         targets: Sequence[AlertTargetLike],
-        state: Any,
+        state: StateStore,
         stats: Any,
         retries: int = 3,
         backoff: float = 1.0,

@@ -21,13 +21,13 @@ from crawler.alerts.delivery import AlertConfigError, AlertTargetLike, Channel, 
 from crawler.alerts.formatters import format_text_block
 from crawler.alerts.health import Problem, check_health, record_notified
 from crawler.run import run_state
-from crawler.state import StateError
+from crawler.state import StateError, StateStore
 
 logger = logging.getLogger(__name__)
 
 
 class HealthPipeline:
-    def __init__(self, targets: Sequence[AlertTargetLike], state: Any, stats: Any, sources: Sequence[str], *,
+    def __init__(self, targets: Sequence[AlertTargetLike], state: StateStore, stats: Any, sources: Sequence[str], *,
                  stale_days: float, extract_failure_jump: float, retries: int, backoff: float,
                  stopping: Callable[[], bool] = lambda: False,
                  on_failure: Callable[[BaseException], None] | None = None) -> None:

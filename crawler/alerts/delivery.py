@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import apprise
@@ -51,6 +51,7 @@ from crawler.alerts.formatters import (
     format_digest,
     format_story,
 )
+from crawler.state import OutboxRow, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class Job:
     """One message for one target, covering one or more outbox rows."""
 
     target_id: str
-    rows: list[Any]  # crawler.state.OutboxRow
+    rows: list[OutboxRow]
     digest: bool
     heading: str | None = None
 
@@ -193,7 +194,7 @@ class Outbox:
 
     def __init__(
         self,
-        state: Any,
+        state: StateStore,
         targets: Sequence[AlertTargetLike],
         *,
         retries: int = 3,
@@ -223,7 +224,7 @@ class Outbox:
         limit = target.max_per_run
         return limit is None or self._runs[target.id].instant_sent < limit
 
-    def _instant_or_hold(self, target: AlertTargetLike, rows: Iterable[Any]) -> list[Job]:
+    def _instant_or_hold(self, target: AlertTargetLike, rows: Iterable[OutboxRow]) -> list[Job]:
         jobs = []
         for row in rows:
             if row.id in self._planned:
