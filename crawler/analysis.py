@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.clusters import body_link_candidates, body_links
+from crawler.clusters import body_link_candidates, body_links, text_evidence
 from crawler.dedup import Fingerprinter
 from crawler.extraction import (
     extract_page,
@@ -75,8 +75,8 @@ class Analysis:
     language: str | None = None
     language_how: str | None = None
     fingerprint: StoryFingerprint | None = None
-    # Links inside the article's paragraphs, to other sites (evidence for crawler.clusters).
-    links: tuple[str, ...] = ()
+    # What crawler.clusters reads from the story (its own URL and outlet are added by the dedup stage).
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass
@@ -109,8 +109,10 @@ class Analyser:
         if not matches:
             return Analysis(NO_TOPIC, canonical, meta)
         language, how = detect_language(page.text[:LANGUAGE_SLICE], job.language_hint, self.language_min_chars)
+        evidence = text_evidence(meta.headline, page.text, language=language,
+                                 links=body_links(links, page.text, job.url))
         return Analysis(MATCHED, canonical, meta, page.text, [m.as_dict() for m in matches], language, how,
-                        self.fingerprinter(page.text), body_links(links, page.text, job.url))
+                        self.fingerprinter(page.text), evidence)
 
 
 

@@ -42,7 +42,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -219,7 +218,7 @@ def _figures(text: str, language: str) -> Iterable[str]:
         if scale == "mila" and m.end() < len(text) and re.match(r"\s+miliardi", text[m.end():]):
             scale = "trillion"
         if scale:
-            value *= _SCALES.get(scale, _SCALES.get("trillion", 1.0) if scale == "trillion" else 1.0)
+            value *= _SCALES[scale]
         canon = currency or _UNITS.get(unit, "")
         if canon:
             yield f"f:{_figure_value(value)}:{canon}"
@@ -350,6 +349,13 @@ class Evidence:
 def story_evidence(title: str | None, text: str, *, language: str | None, url: str = "", source: str = "",
                    links: Sequence[str] = ()) -> Evidence:
     """Every evidence key of a story (see the module docstring)."""
+    return with_identity(text_evidence(title, text, language=language, links=links), url=url, source=source)
+
+
+def text_evidence(title: str | None, text: str, *, language: str | None, links: Sequence[str] = ()
+                  ) -> tuple[str, ...]:
+    """The keys read from the story itself (the costly part, computed in the analysis worker): everything
+    but its own URL and outlet, which :func:`with_identity` adds once the story's canonical URL is known."""
     lang = (language or "en").lower()
     title = fold(title or "")
     body = fold(text or "")
@@ -363,19 +369,24 @@ def story_evidence(title: str | None, text: str, *, language: str | None, url: s
     keys.update("m:" + name for name in multis)
     keys.update(_quoted(body))
     keys.update(_cited(body))
+    keys.update("u:" + link for link in (canonical_url(link) for link in links) if link)
+    return tuple(sorted(keys))
+
+
+def with_identity(keys: Sequence[str], *, url: str = "", source: str = "") -> Evidence:
+    """A story's :func:`text_evidence` with its own URL (``self:``; a link to itself is no evidence) and
+    its outlet's names (``o:``, from the source name and the URL's domain)."""
+    out = set(keys)
     own = canonical_url(url) if url else ""
-    for link in links:
-        link = canonical_url(link)
-        if link and link != own:
-            keys.add("u:" + link)
     if own:
-        keys.add("self:" + own)
+        out.discard("u:" + own)
+        out.add("self:" + own)
         domain = site_name(own)
         if domain:
-            keys.add("o:" + outlet_key(domain))
+            out.add("o:" + outlet_key(domain))
     if source:
-        keys.add("o:" + outlet_key(source))
-    return Evidence(tuple(sorted(keys)))
+        out.add("o:" + outlet_key(source))
+    return Evidence(tuple(sorted(out)))
 
 
 @dataclass(frozen=True)
@@ -418,11 +429,6 @@ def score_pair(a: Evidence, b: Evidence) -> Score:
 
 def within_window(a_epoch: float, b_epoch: float, window_days: float) -> bool:
     return math.isfinite(a_epoch) and math.isfinite(b_epoch) and abs(a_epoch - b_epoch) <= window_days * 86400
-
-
-@lru_cache(maxsize=64)
-def language_label(language: str | None) -> str:
-    return (language or "?").upper()
 
 
 # --- links inside the body ------------------------------------------------------------------------

@@ -68,8 +68,9 @@ class Story:
     # joined a cluster across languages keeps the evidence it shares with the story it joined.
     story_cluster: str | None = None
     cluster_evidence: list[str] = field(default_factory=list)
-    # Links inside the article's paragraphs (evidence; not archived).
-    body_links: list[str] = field(default_factory=list)
+    # The cluster evidence read from the story, computed with the analysis (crawler.clusters.text_evidence;
+    # not archived); None until then, when the dedup stage reads it itself.
+    text_evidence: tuple[str, ...] | None = None
     # Set by the dedup stage for an original: its cluster index entry, the earlier stories of its
     # cluster (another language's first copy is named in the alert) (not archived).
     cluster_entry: ClusterEntry | None = None

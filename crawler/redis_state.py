@@ -519,7 +519,13 @@ class RedisState(StateStore):
             for story_id in members:
                 hits[story_id] = hits.get(story_id, 0) + 1
         ranked = sorted(hits, key=lambda story_id: (-hits[story_id], story_id))
-        found = [info for info in self._infos(ranked) if info.language != not_language]
+        # Read the stories a window at a time, most shared keys first, until *limit* of another language.
+        found: list[StoryInfo] = []
+        step = max(limit, 1)
+        for start in range(0, len(ranked), step):
+            found += [info for info in self._infos(ranked[start:start + step]) if info.language != not_language]
+            if len(found) >= limit:
+                break
         return found[:limit]
 
     def stories_info(self, story_ids: Sequence[str]) -> list[StoryInfo]:

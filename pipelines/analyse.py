@@ -125,7 +125,7 @@ class AnalysePipeline:
         item.topics = list(dict.fromkeys(m["topic"] for m in result.matches))
         item.language = result.language
         item.text_fingerprint = result.fingerprint
-        item.body_links = list(result.links)
+        item.text_evidence = result.evidence
         self.stats.inc_value("topics/matched")
         for topic in item.topics:
             self.stats.inc_value(f"topics/{topic}")

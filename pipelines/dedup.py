@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crawler.addon import config_of
-from crawler.clusters import ClusterLinker, story_evidence, story_instant
+from crawler.clusters import ClusterLinker, story_instant, text_evidence, with_identity
 from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Deduplicator
 from crawler.items import Story
 from crawler.run import run_state
@@ -118,8 +118,10 @@ class DedupPipeline:
         if known:  # fetched again (an update): it stays in the cluster it was recorded in
             item.story_cluster = known[0].cluster
             return
-        evidence = story_evidence(item.title, item.text or "", language=item.language, url=item.url,
-                                  source=item.source, links=item.body_links)
+        keys = item.text_evidence
+        if keys is None:  # a story that did not come through the analysis stage
+            keys = text_evidence(item.title, item.text or "", language=item.language)
+        evidence = with_identity(keys, url=item.url, source=item.source)
         at = story_instant(item.published, item.fetched_at)
         decision = self.linker.decide(item.story_id, evidence, item.language, at)
         item.story_cluster = decision.cluster

@@ -14,16 +14,12 @@ import yaml
 
 from samples.apprise_stand_ins import subprocess_env
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = ROOT / "newswatch.yaml"
+# The crawl settings, the shipped topics and the archive reader of `make demo`: the tests exercise exactly
+# what users get.
+from samples.demo import DEFAULT_CONFIG, FAST, ROOT, default_topics, read_archive
 
-# Loopback sites need no politeness delay; everything else is the production setting.
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"]
-
-
-def default_topics() -> list[dict[str, Any]]:
-    """The topics shipped in newswatch.yaml: the tests exercise exactly what users get."""
-    return yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))["topics"]
+__all__ = ["DEFAULT_CONFIG", "FAST", "ROOT", "CrawlResult", "Worker", "default_topics", "read_archive", "run_crawl",
+           "start_crawl"]
 
 
 @dataclass
@@ -38,12 +34,6 @@ class CrawlResult:
 
     def by_url(self) -> dict[str, dict[str, Any]]:
         return {r["url"]: r for r in self.archive}
-
-
-def read_archive(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @dataclass

@@ -199,18 +199,22 @@ def _same_as(payload: Mapping[str, Any]) -> tuple[str, str | None] | None:
             safe_link_url(same.get("url")))
 
 
-def by_cluster(payloads: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[Mapping[str, Any]]]]:
-    """A digest's stories with each cluster's copies folded into its first: (story, its other copies)."""
-    entries: list[tuple[Mapping[str, Any], list[Mapping[str, Any]]]] = []
-    where: dict[str, int] = {}
+def digest_groups(payloads: Iterable[Mapping[str, Any]], wanted: Sequence[str] | None = None
+                  ) -> tuple[dict[str, list[Mapping[str, Any]]], dict[int, list[Mapping[str, Any]]]]:
+    """A digest's entries: each cluster's first copy grouped under its first topic (:func:`group_by_topic`),
+    and, by ``id()`` of that first copy, the cluster's other copies in the digest."""
+    leads: list[Mapping[str, Any]] = []
+    copies: dict[int, list[Mapping[str, Any]]] = {}
+    lead_of: dict[str, Mapping[str, Any]] = {}
     for payload in payloads:
         cluster = str(payload.get("story_cluster") or payload.get("story_id") or id(payload))
-        if cluster in where:
-            entries[where[cluster]][1].append(payload)
+        if cluster in lead_of:
+            copies[id(lead_of[cluster])].append(payload)
         else:
-            where[cluster] = len(entries)
-            entries.append((payload, []))
-    return entries
+            lead_of[cluster] = payload
+            leads.append(payload)
+            copies[id(payload)] = []
+    return group_by_topic(leads, wanted), copies
 
 
 def also_covered(copies: Sequence[Mapping[str, Any]]) -> str:
@@ -267,9 +271,8 @@ def slack_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Se
     lines = [f"*{slack_escape(heading)}*"]
     size = len(lines[0])
     shown = 0
-    entries = by_cluster(payloads)
-    copies_of = {id(lead): copies for lead, copies in entries}
-    for topic, items in group_by_topic([lead for lead, _ in entries], wanted).items():
+    groups, copies_of = digest_groups(payloads, wanted)
+    for topic, items in groups.items():
         header = f"\n*{slack_escape(topic)}* ({len(items)})"
         if size + len(header) > SLACK_MAX_CHARS or shown >= DIGEST_MAX_STORIES:
             break
@@ -336,9 +339,7 @@ def email_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None)
 
 
 def email_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
-    entries = by_cluster(payloads)
-    copies_of = {id(lead): copies for lead, copies in entries}
-    groups = group_by_topic([lead for lead, _ in entries], wanted)
+    groups, copies_of = digest_groups(payloads, wanted)
     parts = [f"<h2>{_h(heading)}</h2>"]
     shown = 0
     for topic, items in groups.items():
@@ -389,9 +390,7 @@ def text_story(payload: Mapping[str, Any], wanted: Sequence[str] | None = None) 
 
 
 def text_digest(payloads: Sequence[Mapping[str, Any]], heading: str, wanted: Sequence[str] | None = None) -> Message:
-    entries = by_cluster(payloads)
-    copies_of = {id(lead): copies for lead, copies in entries}
-    groups = group_by_topic([lead for lead, _ in entries], wanted)
+    groups, copies_of = digest_groups(payloads, wanted)
     lines = [heading]
     shown = 0
     for topic, items in groups.items():

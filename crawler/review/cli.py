@@ -15,7 +15,6 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -235,16 +234,6 @@ def _list_clusters(archive: Path | list[Path], filters: Filters, args: argparse.
 
 # --- show -------------------------------------------------------------------------------------------
 
-@contextmanager
-def _reader_quiet() -> Iterator[None]:
-    reader_log = logging.getLogger(iter_records.__module__)
-    was, reader_log.disabled = reader_log.disabled, True
-    try:
-        yield
-    finally:
-        reader_log.disabled = was
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     archive = resolve_archive(args)
     record, duplicates, ids = find_story(iter_records(archive), args.story_id)
@@ -254,9 +243,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             sys.stderr.write(f"no story {args.story_id!r} in {archive_label(archive)}\n")
         return 1
-    # A second pass over the archive for the cluster: its damaged lines were reported by the first.
-    with _reader_quiet():
-        members = cluster_rows(iter_records(archive), str(record["story_cluster"] or record["story_id"]))
+    # A second pass over the archive for the story's cluster: its damaged lines were reported by the first.
+    members = cluster_rows(iter_records(archive, report=False), str(record["story_cluster"] or record["story_id"]))
     if args.json:
         out = dict(record)
         out["duplicates"] = [{"story_id": d.story_id, "source": d.source, "url": d.url,

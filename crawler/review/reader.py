@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,7 +124,7 @@ def _open(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+def _lines(path: Path, warn: Callable[..., None]) -> Iterator[tuple[int, bytes, bool]]:
     """Yield (line number, raw line, is_last) for one file; a cut gzip stream ends the file with a warning."""
     with _open(path) as fh:
         previous: bytes | None = None
@@ -138,8 +138,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             # A compressed sibling cut short: keep what decompressed; its partial last line is dropped
             # below if it does not parse.
-            logger.warning("%s: compressed stream ends early after line %d (%s); keeping the rest",
-                           path, number, exc)
+            warn("%s: compressed stream ends early after line %d (%s); keeping the rest", path, number, exc)
         if previous is not None:
             yield number, previous, True
 
@@ -165,32 +164,38 @@ def _normalise(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def iter_records(path: ArchiveLocation, *, with_position: bool = False) -> Iterator[Any]:
+def iter_records(path: ArchiveLocation, *, with_position: bool = False, report: bool = True) -> Iterator[Any]:
     """Yield every archive record (a dict with all archive fields) from the archive and its siblings.
 
     A final line without its newline that does not parse is a write cut short by a crash: one warning,
     and reading goes on with the next file. Any other line that is not a JSON object is reported with
-    its file and line number and skipped. With ``with_position`` yields ``(record, Position)`` pairs.
+    its file and line number and skipped. With ``with_position`` yields ``(record, Position)`` pairs;
+    without ``report`` the damage is skipped silently (a second pass over an archive already reported).
     """
+    warn = logger.warning if report else _silent
     for file in archive_files(path):
-        for number, raw, is_last in _lines(file):
+        for number, raw, is_last in _lines(file, warn):
             if not raw.strip():
                 continue
             try:
                 obj = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 if is_last and not raw.endswith(b"\n"):
-                    logger.warning("%s:%d: last line is cut short (%d bytes, crash during write?); "
+                    warn("%s:%d: last line is cut short (%d bytes, crash during write?); "
                                    "ignoring it, keeping the rest", file, number, len(raw))
                 else:
-                    logger.warning("%s:%d: malformed line skipped: %s", file, number, exc)
+                    warn("%s:%d: malformed line skipped: %s", file, number, exc)
                 continue
             if not isinstance(obj, dict):
-                logger.warning("%s:%d: malformed line skipped: expected a JSON object, got %s",
+                warn("%s:%d: malformed line skipped: expected a JSON object, got %s",
                                file, number, type(obj).__name__)
                 continue
             record = _normalise(obj)
             yield (record, Position(file, number)) if with_position else record
+
+
+def _silent(*args: Any) -> None:
+    """A warning not repeated."""
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -67,11 +67,12 @@ def collect(records: Iterable[dict[str, Any]], filters: Filters, limit: int | No
     with_copies = replace(filters, include_duplicates=True)
     for seq, rec in enumerate(records):
         when = record_time(rec)
+        row = make_row(rec, when, seq)
         dup_of = rec.get("duplicate_of")
         if dup_of:
-            data.duplicates[str(dup_of)].append(make_row(rec, when, seq))
+            data.duplicates[str(dup_of)].append(row)
         if with_copies.accepts(rec, when):
-            data.clusters[str(rec.get("story_cluster") or rec["story_id"])].append(make_row(rec, when, seq))
+            data.clusters[row.cluster].append(row)
             outlet = data.outlets[str(rec["source"])]
             outlet.carried += 1
             if dup_of:
@@ -84,7 +85,6 @@ def collect(records: Iterable[dict[str, Any]], filters: Filters, limit: int | No
                 outlet.latest = when
         if filters.accepts(rec, when):
             data.stats.add(rec, when)
-            row = make_row(rec, when, seq)
             if limit is None or len(data.rows) < limit:
                 heapq.heappush(data.rows, row)
             elif limit > 0:
