@@ -116,7 +116,7 @@ def test_cli_reports_bad_rules(tmp_path, capsys):
     bad = tmp_path / "topics.yaml"
     bad.write_text("topics:\n  - name: x\n    terms: ['']\n", encoding="utf-8")
     assert main(["--topics", str(bad)], out=io.StringIO()) == 2
-    assert "topics[0].terms[0].term" in capsys.readouterr().err
+    assert "topics[0] (x).terms[0].term" in capsys.readouterr().err
 
 
 @pytest.mark.subprocess

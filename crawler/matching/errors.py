@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+from crawler.schema import Invalid
 
-class RuleError(ValueError):
-    """A topic rule that cannot compile. ``key`` is a path such as ``topics[1].context.window``."""
+#: A topic rule that cannot compile. ``key`` is a path such as ``topics[1] (h800).context.window``; the rules
+#: are read by the one schema reader (crawler.schema), so this is its error.
+RuleError = Invalid
 
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(key, problem)
-        self.key = key
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.problem}"
+__all__ = ["RuleError"]

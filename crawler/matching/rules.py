@@ -1,21 +1,29 @@
-"""Topic rules: the ``topics:`` list of newswatch.yaml, checked and compiled (see crawler.matching)."""
+"""Topic rules: the ``topics:`` list of newswatch.yaml as schema classes (crawler.schema), compiled.
+
+Reading a rule checks it: a :class:`TermSpec` or :class:`PhraseSpec` compiles its regex as it is read
+(and refuses one that cannot work), so :func:`compile_topics` only assembles what the engine searches.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from crawler.matching.engine import FIELDS, CompiledTopics, normalise_rule_text
 from crawler.matching.errors import RuleError
 from crawler.matching.regex_core import regex_core
+from crawler.schema import Problem, key, read_list
 from crawler.text import WORD_RE
 
-_TOPIC_KEYS = ("name", "description", "terms", "context", "exclude", "fields")
-_TERM_KEYS = ("term", "regex", "label", "case_sensitive", "needs_context")
-_PHRASE_KEYS = ("term", "regex", "label", "case_sensitive")
-_CONTEXT_KEYS = ("terms", "window")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Topic and source names: they appear in alert routing, the archive and on the command line.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise Problem(f"{name!r} must start with a letter or digit and hold only letters, digits, '_', '.', '-'")
+    return name
 
 
 @dataclass(frozen=True)
@@ -50,142 +58,108 @@ def _bounded(body: str, first_is_word: bool, last_is_word: bool) -> str:
     return (r"(?<!\w)" if first_is_word else "") + f"(?:{body})" + (r"(?!\w)" if last_is_word else "")
 
 
+@dataclass(frozen=True, kw_only=True)
+class PhraseSpec:
+    """A term (words, typography-insensitive) or a regex; a bare string is a term."""
 
-def _compile_pattern(raw: Any, key: str, topic: str, allowed: tuple[str, ...]) -> Pattern:
-    where = f"topic {topic!r}"
-    if isinstance(raw, str):
-        raw = {"term": raw}
-    if not isinstance(raw, dict):
-        raise RuleError(key, f"{where}: expected a string or a mapping, got {type(raw).__name__}")
-    for k in raw:
-        if k not in allowed:
-            raise RuleError(f"{key}.{k}", f"{where}: unknown key {k!r}; expected one of {', '.join(allowed)}")
-    if ("term" in raw) == ("regex" in raw):
-        raise RuleError(key, f"{where}: give exactly one of 'term' or 'regex'")
-    kind = "term" if "term" in raw else "regex"
-    value = raw[kind]
-    if not isinstance(value, str):
-        raise RuleError(f"{key}.{kind}", f"{where}: {kind} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise RuleError(f"{key}.{kind}", f"{where}: empty {kind}")
-    for flag in ("case_sensitive", "needs_context"):
-        if flag in raw and not isinstance(raw[flag], bool):
-            raise RuleError(f"{key}.{flag}", f"{where}, {kind} {value!r}: {flag} must be true or false")
-    label = raw.get("label", value)
-    if not isinstance(label, str) or not label.strip():
-        raise RuleError(f"{key}.label", f"{where}, {kind} {value!r}: label must be a non-empty string")
-    flags = 0 if raw.get("case_sensitive", False) else re.IGNORECASE
-    if kind == "term":
-        text = normalise_rule_text(value).strip()
-        words = WORD_RE.findall(text)
-        if not words:
-            raise RuleError(f"{key}.term", f"{where}: term {value!r} has no letters or digits")
-        body = _phrase_regex(text)
-        core = max(words, key=len).casefold()
-        bounded = _bounded(body, bool(WORD_RE.match(text)), bool(re.search(r"\w$", text)))
-    else:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise RuleError(f"{key}.regex", f"{where}: regex {value!r} is not valid: {exc}") from exc
-        if re.fullmatch(value, "", flags):
-            raise RuleError(f"{key}.regex", f"{where}: regex {value!r} matches the empty string")
-        core = regex_core(value, f"{key}.regex")
-        if len(core) < 2:
-            raise RuleError(
-                f"{key}.regex",
-                f"{where}: regex {value!r} needs a literal word (2+ letters/digits, outside "
-                "alternatives and optional parts) that every match contains, for the prefilter",
-            )
-        bounded = _bounded(value, True, True)
-    return Pattern(
-        label=label,
-        regex=re.compile(bounded, flags),
-        core=core,
-        needs_context=bool(raw.get("needs_context", False)),
-    )
+    SHORTHAND: ClassVar[str] = "term"
+    term: str | None = None
+    regex: str | None = None
+    label: str | None = None
+    case_sensitive: bool = False
+    pattern: Pattern = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if (self.term is None) == (self.regex is None):
+            raise Problem("give exactly one of 'term' or 'regex'")
+        flags = 0 if self.case_sensitive else re.IGNORECASE
+        value = self.term or self.regex or ""
+        if self.term is not None:
+            text = normalise_rule_text(self.term).strip()
+            words = WORD_RE.findall(text)
+            if not words:
+                raise Problem(f"term {self.term!r} has no letters or digits", "term")
+            core = max(words, key=len).casefold()
+            bounded = _bounded(_phrase_regex(text), bool(WORD_RE.match(text)), bool(re.search(r"\w$", text)))
+        else:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise Problem(f"regex {value!r} is not valid: {exc}", "regex") from None
+            if re.fullmatch(value, "", flags):
+                raise Problem(f"regex {value!r} matches the empty string", "regex")
+            core = regex_core(value, "regex")  # it compiled above: parsing it cannot fail
+            if len(core) < 2:
+                raise Problem(f"regex {value!r} needs a literal word (2+ letters/digits, outside alternatives "
+                              "and optional parts) that every match contains, for the prefilter", "regex")
+            bounded = _bounded(value, True, True)
+        label = self.label or value
+        object.__setattr__(self, "pattern", Pattern(label, re.compile(bounded, flags), core,
+                                                    getattr(self, "needs_context", False)))
 
 
-def _list_of(raw: Any, key: str, topic: str, what: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise RuleError(key, f"topic {topic!r}: {what} must be a list, got {type(raw).__name__}")
-    if not raw:
-        raise RuleError(key, f"topic {topic!r}: {what} is empty")
-    return raw
+@dataclass(frozen=True, kw_only=True)
+class TermSpec(PhraseSpec):
+    """One alias of a topic; ``needs_context``: it counts only with a context term nearby."""
+
+    needs_context: bool = False
 
 
-def _compile_topic(raw: Any, i: int, seen: set[str]) -> Topic:
-    key = f"topics[{i}]"
-    if not isinstance(raw, dict):
-        raise RuleError(key, f"a topic must be a mapping, got {type(raw).__name__}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise RuleError(f"{key}.name", "a topic needs a name of letters, digits, '_', '-' or '.'")
-    for k in raw:
-        if k not in _TOPIC_KEYS:
-            raise RuleError(f"{key}.{k}", f"topic {name!r}: unknown key {k!r}; expected one of {', '.join(_TOPIC_KEYS)}")
-    if name in seen:
-        raise RuleError(f"{key}.name", f"topic name {name!r} is used twice")
-    seen.add(name)
-    if "description" in raw and not isinstance(raw["description"], str):
-        raise RuleError(f"{key}.description", f"topic {name!r}: description must be a string")
-    if "terms" not in raw:
-        raise RuleError(f"{key}.terms", f"topic {name!r}: no terms")
-    terms = tuple(
-        _compile_pattern(t, f"{key}.terms[{j}]", name, _TERM_KEYS)
-        for j, t in enumerate(_list_of(raw["terms"], f"{key}.terms", name, "terms"))
-    )
+@dataclass(frozen=True, kw_only=True)
+class ContextSpec:
+    """What an ambiguous term needs nearby; a bare list is its terms."""
 
-    context: tuple[Pattern, ...] | None = None
-    labels: tuple[str, ...] = ()
-    window: int | None = None
-    if "context" in raw:
-        ctx = raw["context"]
-        ctx_key = f"{key}.context"
-        if isinstance(ctx, list):
-            ctx = {"terms": ctx}
-        if not isinstance(ctx, dict):
-            raise RuleError(ctx_key, f"topic {name!r}: context must be a list of terms or a mapping")
-        for k in ctx:
-            if k not in _CONTEXT_KEYS:
-                raise RuleError(f"{ctx_key}.{k}", f"topic {name!r}: unknown key {k!r}; expected terms, window")
-        if "terms" not in ctx:
-            raise RuleError(f"{ctx_key}.terms", f"topic {name!r}: context has no terms")
-        pats = [
-            _compile_pattern(t, f"{ctx_key}.terms[{j}]", name, _PHRASE_KEYS)
-            for j, t in enumerate(_list_of(ctx["terms"], f"{ctx_key}.terms", name, "context terms"))
-        ]
-        context = tuple(pats)
-        labels = tuple(p.label for p in pats)
-        if "window" in ctx:
-            w = ctx["window"]
-            if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
-                raise RuleError(f"{ctx_key}.window", f"topic {name!r}: window must be a positive number of words, got {w!r}")
-            window = w
-    for j, t in enumerate(terms):
-        if t.needs_context and context is None:
-            raise RuleError(f"{key}.terms[{j}].needs_context", f"topic {name!r}: term {t.label!r} needs context but the topic has none")
-
-    excludes: tuple[Pattern, ...] = ()
-    if "exclude" in raw:
-        excludes = tuple(
-            _compile_pattern(t, f"{key}.exclude[{j}]", name, _PHRASE_KEYS)
-            for j, t in enumerate(_list_of(raw["exclude"], f"{key}.exclude", name, "exclude"))
-        )
-
-    fields: tuple[str, ...] = FIELDS
-    if "fields" in raw:
-        fl = _list_of(raw["fields"], f"{key}.fields", name, "fields")
-        bad = [f for f in fl if f not in FIELDS]
-        if bad:
-            raise RuleError(f"{key}.fields", f"topic {name!r}: unknown field {bad[0]!r}; expected title, body")
-        fields = tuple(f for f in FIELDS if f in fl)
-    return Topic(name, terms, context, labels, window, excludes, fields)
+    SHORTHAND: ClassVar[str] = "terms"
+    terms: tuple[PhraseSpec, ...] = key(required=True, non_empty=True)
+    window: int | None = key(None, low=1, expect="a positive number of words")
 
 
-def compile_topics(raw: list[dict[str, Any]]) -> CompiledTopics:
-    """Compile the ``topics:`` list of the config. Raises :class:`RuleError`."""
-    if not isinstance(raw, list):
-        raise RuleError("topics", f"must be a list of topics, got {type(raw).__name__}")
+@dataclass(frozen=True, kw_only=True)
+class TopicSpec:
+    NAMED_BY: ClassVar[str] = "name"
+    name: str = key(required=True, check=check_name)
+    description: str = ""
+    terms: tuple[TermSpec, ...] = key(required=True, non_empty=True)
+    context: ContextSpec | None = key(None, expect="a list of terms or a mapping")
+    exclude: tuple[PhraseSpec, ...] = key((), non_empty=True)
+    fields: tuple[str, ...] = key(FIELDS, non_empty=True, choices=FIELDS)
+
+    def __post_init__(self) -> None:
+        for j, t in enumerate(self.terms):
+            if t.needs_context and self.context is None:
+                raise Problem(f"term {t.pattern.label!r} needs context but the topic has none",
+                              f"terms[{j}].needs_context")
+
+    def compile(self) -> Topic:
+        context = tuple(p.pattern for p in self.context.terms) if self.context else None
+        return Topic(self.name, tuple(t.pattern for t in self.terms), context,
+                     tuple(p.label for p in context or ()), self.context.window if self.context else None,
+                     tuple(p.pattern for p in self.exclude), tuple(f for f in FIELDS if f in self.fields))
+
+
+def unique_names(entries: tuple[Any, ...], at: str, what: str) -> None:
+    """Refuse two entries of one list with the same ``name``."""
     seen: set[str] = set()
-    return CompiledTopics([_compile_topic(t, i, seen) for i, t in enumerate(raw)])
+    for i, entry in enumerate(entries):
+        if entry.name in seen:
+            raise Problem(f"duplicate {what} name {entry.name!r}", f"{at}[{i}].name")
+        seen.add(entry.name)
+
+
+def read_topics(raw: Any) -> tuple[TopicSpec, ...]:
+    """The ``topics:`` list, checked (see crawler.schema). Raises :class:`RuleError`."""
+    specs = read_list(TopicSpec, raw, "topics")
+    try:
+        unique_names(specs, "topics", "topic")
+    except Problem as exc:
+        raise RuleError(exc.key, exc.problem) from None
+    return specs
+
+
+def compile_topics(raw: Any) -> CompiledTopics:
+    """Compile the ``topics:`` list of the config. Raises :class:`RuleError`."""
+    return build_topics(read_topics(raw))
+
+
+def build_topics(specs: tuple[TopicSpec, ...]) -> CompiledTopics:
+    return CompiledTopics([s.compile() for s in specs])
