@@ -24,6 +24,7 @@ import numpy as np
 
 from crawler.cluster_eval import default_files, evidence_of, load_pairs
 from crawler.clusters import ClusterLinker, Evidence, score_pair
+from crawler.config import ClusterConfig, DedupConfig
 from crawler.dedup import Fingerprinter
 from crawler.state import ArticleCommit, ClusterEntry, SqliteState, StoryFingerprint
 
@@ -81,7 +82,7 @@ def _best_of_all(stored: Sequence[Evidence], evidence: Evidence) -> float:
 def run() -> None:
     """Print the cluster benchmark table."""
     sides = [side for path in default_files()[0] for pair in load_pairs(path) for side in (pair.a, pair.b)]
-    fingerprint = Fingerprinter()
+    fingerprint = Fingerprinter(DedupConfig())
     for _ in range(2):  # warm: compiled patterns, the MinHash template
         base_ms = _per_story_ms(lambda side: fingerprint(side.text), sides)
         evidence_ms = _per_story_ms(evidence_of, sides)
@@ -101,7 +102,7 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for size in SIZES:
             store = _state(Path(tmp) / f"state-{size}.sqlite", size, rng, vocab, weights, now)
-            linker = ClusterLinker(store)
+            linker = ClusterLinker(store, ClusterConfig())
             queries = [_evidence(rng, vocab, weights) for _ in range(QUERIES)]
             linker.decide("q", queries[0], "it", now)
             index_ms = _per_story_ms(partial(_decide, linker, now), queries)

@@ -200,6 +200,7 @@ def per_page() -> None:
 
     from benchmarks import outlet
     from benchmarks.extraction import AEB, score
+    from crawler import settings
     from crawler.analysis import Analyser, Job
     from crawler.config import load_config
     from crawler.dedup import Fingerprinter
@@ -207,7 +208,9 @@ def per_page() -> None:
     truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
     ids = sorted(truth)
     raw = [gzip.decompress((AEB / "html" / f"{i}.html.gz").read_bytes()) for i in ids]
-    analyser = Analyser(load_config(ROOT / "newswatch.yaml").topics, Fingerprinter())
+    config = load_config(ROOT / "newswatch.yaml")
+    analyser = Analyser(config.topics, Fingerprinter(config.dedup), settings.EXTRACT_MIN_TEXT_CHARS,
+                        settings.LANGUAGE_MIN_TEXT_CHARS)
 
     def timed(fn: Any, items: list[Any]) -> tuple[list[Any], float]:
         started = time.process_time()

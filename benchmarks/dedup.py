@@ -23,10 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_THRESHOLD, Deduplicator, band_keys
+from crawler.config import DedupConfig
+from crawler.dedup import Deduplicator, band_keys
 from crawler.state import SqliteState
 
 logger = logging.getLogger(__name__)
+
+#: The shipped defaults (the `dedup:` section of the schema).
+PARAMS = DedupConfig()
 
 SIZES = (10_000, 100_000)
 REAL_STORIES = 1_000
@@ -125,7 +129,7 @@ def run() -> None:
 
     with tempfile.TemporaryDirectory(prefix="newswatch-bench-") as tmp:
         scratch = SqliteState(Path(tmp) / "scratch.sqlite")
-        dedup = Deduplicator(scratch)
+        dedup = Deduplicator(scratch, PARAMS)
         started = time.perf_counter()
         real = []
         for text in stored_texts:
@@ -136,7 +140,7 @@ def run() -> None:
         scratch.close()
 
         print(
-            f"Dedup benchmark: threshold {DEFAULT_THRESHOLD}, {DEFAULT_NUM_PERM} permutations "
+            f"Dedup benchmark: threshold {PARAMS.threshold}, {PARAMS.num_perm} permutations "
             f"({dedup.bands} bands x {dedup.rows} rows), {len(queries)} checks per state "
             f"({len(copies)} near copies), naive scan on {NAIVE_QUERIES}"
         )
@@ -155,7 +159,7 @@ def run() -> None:
             started = time.perf_counter()
             store = SqliteState(path)  # includes the integrity check every run pays
             open_ms = (time.perf_counter() - started) * 1000
-            checker = Deduplicator(store)
+            checker = Deduplicator(store, PARAMS)
             found = 0
             started = time.perf_counter()
             for n, (text, fp) in enumerate(zip(queries, query_fps, strict=True)):
@@ -166,7 +170,7 @@ def run() -> None:
             conn = sqlite3.connect(path)
             started = time.perf_counter()
             for fp in query_fps[:NAIVE_QUERIES]:
-                _naive_check(conn, fp.signature, DEFAULT_THRESHOLD)
+                _naive_check(conn, fp.signature, PARAMS.threshold)
             naive_ms = (time.perf_counter() - started) * 1000 / NAIVE_QUERIES
             conn.close()
             store.close()

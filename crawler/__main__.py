@@ -11,8 +11,9 @@ from typing import Any
 
 from w3lib.encoding import html_to_unicode
 
+from crawler import settings as project
 from crawler.addon import DEFAULT_USER_AGENT as USER_AGENT
-from crawler.analysis import may_match
+from crawler.analysis import LANGUAGE_SLICE, may_match
 from crawler.clusters import MIN_SHARED, ClusterLinker, body_link_candidates, body_links, story_evidence, story_instant
 from crawler.config import ConfigError, load_config
 from crawler.dates import iso
@@ -51,13 +52,14 @@ def explain(html: str, url: str | None, config_file: str | None, hint: str | Non
     prefilter = tree is not None and may_match(topics, tree)
     result: dict[str, Any] = {"url": url, "prefilter": prefilter}
     links = body_link_candidates(tree, url) if tree is not None else []
-    page = extract_page(tree, url, discovery) if tree is not None else None
+    # The crawl's thresholds (crawler/settings.py), so explain decides as the crawl does.
+    page = extract_page(tree, url, discovery, min_chars=project.EXTRACT_MIN_TEXT_CHARS) if tree is not None else None
     if page is None:
         result["extracted"] = False
         result["reason"] = "no article text found on the page"
         return result
     meta = page.metadata
-    language, how = detect_language(page.text, hint)
+    language, how = detect_language(page.text[:LANGUAGE_SLICE], hint, project.LANGUAGE_MIN_TEXT_CHARS)
     candidates = topics.explain(meta.headline or "", page.text)
     matches = [m.as_dict() for m in topics.match(meta.headline or "", page.text)]
     result.update(
@@ -101,7 +103,7 @@ def explain_cluster(config: Any, title: str | None, text: str, language: str | N
         return out
     try:
         at = story_instant(published, None)
-        linker = ClusterLinker(state, config.clusters.window_days, config.clusters.threshold)
+        linker = ClusterLinker(state, config.clusters)
         decision = linker.decide(story_id_for(canonical_url(url)) if url else "", evidence, language, at)
     finally:
         state.close()

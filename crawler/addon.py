@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from scrapy.settings import BaseSettings
 
-from crawler.config import Config, ConfigError, load_config
+from crawler.config import Config, ConfigError, DedupConfig, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,15 @@ def config_of(settings: BaseSettings) -> Config:
     if isinstance(config, Config):
         return config
     return load_config(settings.get("NEWSWATCH_CONFIG"))
+
+
+def dedup_params(settings: BaseSettings) -> DedupConfig:
+    """The run's near-duplicate parameters: the config's ``dedup:`` section, which the add-on sets as
+    ``DEDUP_*`` so that ``-s DEDUP_THRESHOLD=…`` still wins."""
+    config = config_of(settings).dedup
+    return DedupConfig(threshold=settings.getfloat("DEDUP_THRESHOLD", config.threshold),
+                       num_perm=settings.getint("DEDUP_NUM_PERM", config.num_perm),
+                       shingles=settings.getint("DEDUP_SHINGLES", config.shingles))
 
 
 def stop(message: str) -> NoReturn:

@@ -85,8 +85,8 @@ class Analyser:
 
     topics: CompiledTopics
     fingerprinter: Fingerprinter
-    min_chars: int = 200
-    language_min_chars: int = 80
+    min_chars: int  # EXTRACT_MIN_TEXT_CHARS
+    language_min_chars: int  # LANGUAGE_MIN_TEXT_CHARS
 
     def __call__(self, job: Job) -> Analysis:
         tree = parse_page(job.body, job.encoding)

@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from crawler.clusters import DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, Score, score_pair, story_evidence, within_window
+from crawler.clusters import Score, score_pair, story_evidence, within_window
+from crawler.config import ClusterConfig
 from crawler.dates import epoch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ class Verdict:
         return self.linked == self.pair.same
 
 
-def judge(pair: Pair, threshold: float = DEFAULT_THRESHOLD, window_days: float = DEFAULT_WINDOW_DAYS) -> Verdict:
+def judge(pair: Pair, threshold: float = ClusterConfig.threshold, window_days: float = ClusterConfig.window_days) -> Verdict:
     score = score_pair(evidence_of(pair.a), evidence_of(pair.b))
     in_window = within_window(epoch(pair.a.published), epoch(pair.b.published), window_days)
     return Verdict(pair, score, in_window, in_window and pair.a.lang != pair.b.lang and score.joins(threshold))
@@ -121,8 +122,8 @@ class Tally:
         return tp / (tp + fn) if tp + fn else 1.0
 
 
-def evaluate(files: Sequence[Path], threshold: float = DEFAULT_THRESHOLD,
-             window_days: float = DEFAULT_WINDOW_DAYS) -> list[Tally]:
+def evaluate(files: Sequence[Path], threshold: float = ClusterConfig.threshold,
+             window_days: float = ClusterConfig.window_days) -> list[Tally]:
     return [Tally(path.name, [judge(p, threshold, window_days) for p in load_pairs(path)]) for path in files]
 
 
@@ -161,8 +162,8 @@ def report(tallies: Sequence[Tally], label: str, out: Any, verbose: bool = False
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.cluster_eval", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="pair files (default: eval/clusters/*.yaml)")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--window", type=float, default=DEFAULT_WINDOW_DAYS, help="days")
+    parser.add_argument("--threshold", type=float, default=ClusterConfig.threshold)
+    parser.add_argument("--window", type=float, default=ClusterConfig.window_days, help="days")
     parser.add_argument("--verbose", action="store_true", help="list every pair, not only the wrong ones")
     args = parser.parse_args(argv)
     tuning, blind = (list(args.files), []) if args.files else default_files()

@@ -29,7 +29,8 @@ capitalisation.
 
 The score of a pair is a weighted overlap: the weight of the keys both share (plus the bonuses) over
 the smaller of the two stories' total weights, so a short Italian summary of a long English article
-can still reach it. A pair joins when the score reaches :data:`DEFAULT_THRESHOLD` and the shared
+can still reach it. A pair joins when the score reaches the threshold (``clusters.threshold``, default in
+:class:`crawler.config.ClusterConfig`) and the shared
 weight :data:`MIN_SHARED` (two short stories sharing three generic names are not one story). Both were
 chosen on ``eval/clusters/tuning-*.yaml`` and are measured by ``make eval`` (``python -m
 crawler.cluster_eval``), with a blind set written after they were frozen.
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from crawler.config import ClusterConfig
 from crawler.dates import epoch, parse_utc
 from crawler.state import ClusterEntry, StateStore, StoryInfo
 from crawler.text import TYPOGRAPHY
@@ -56,9 +58,7 @@ WEIGHTS = {"u": 4.0, "f": 3.0, "d": 2.0, "c": 2.0, "m": 2.0, "q": 1.0, "n": 1.0,
 LINK_BONUS = 6.0
 #: Added when one story cites the other's outlet by name.
 CITE_BONUS = 3.0
-DEFAULT_THRESHOLD = 0.5
 MIN_SHARED = 8.0
-DEFAULT_WINDOW_DAYS = 7.0
 #: Keys the candidate lookup uses: the distinctive kinds (a story's names alone would list every
 #: story of the week). ``self:`` is looked up as ``u:`` so a rewrite that links the original finds it.
 LOOKUP_KINDS = frozenset("ufdcmq")
@@ -397,7 +397,7 @@ class Score:
     shared_weight: float
     shared: tuple[str, ...]  # the shared keys, with "links it" / "cites it" facts as ``link:`` and ``cite:``
 
-    def joins(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    def joins(self, threshold: float) -> bool:
         return self.shared_weight >= MIN_SHARED and self.score >= threshold
 
 
@@ -490,11 +490,10 @@ class ClusterLinker:
     """Finds, for a new original, the story of another language it is a rewrite of (or that is a rewrite
     of it), through the state's inverted index of evidence keys."""
 
-    def __init__(self, state: StateStore, window_days: float = DEFAULT_WINDOW_DAYS,
-                 threshold: float = DEFAULT_THRESHOLD, max_candidates: int = MAX_CANDIDATES) -> None:
+    def __init__(self, state: StateStore, params: ClusterConfig, max_candidates: int = MAX_CANDIDATES) -> None:
         self.state = state
-        self.window_days = float(window_days)
-        self.threshold = float(threshold)
+        self.window_days = float(params.window_days)
+        self.threshold = float(params.threshold)
         self.max_candidates = int(max_candidates)
 
     def decide(self, story_id: str, evidence: Evidence, language: str | None, at: float) -> ClusterDecision:

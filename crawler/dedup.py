@@ -32,16 +32,11 @@ from typing import NamedTuple
 import numpy as np
 from datasketch import MinHash
 
+from crawler.config import DedupConfig
 from crawler.state import ArticleCommit, StateStore, StoryFingerprint
 from crawler.text import TYPOGRAPHY
 
 logger = logging.getLogger(__name__)
-
-# Defaults for the ``dedup:`` config section (see docs/state.md, "Choosing the threshold", for the
-# similarities measured on syndicated copies and same-topic stories).
-DEFAULT_THRESHOLD = 0.4
-DEFAULT_NUM_PERM = 128
-DEFAULT_SHINGLE_SIZE = 3
 
 # Fixed so signatures stay comparable across runs and processes.
 _MINHASH_SEED = 1
@@ -164,9 +159,8 @@ class Fingerprinter:
     Plain values only, so the pool's worker processes compute fingerprints and the crawl's process
     only looks them up."""
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
-                 shingle_size: int = DEFAULT_SHINGLE_SIZE) -> None:
-        self.threshold, self.num_perm, self.shingle_size = float(threshold), int(num_perm), int(shingle_size)
+    def __init__(self, params: DedupConfig) -> None:
+        self.threshold, self.num_perm, self.shingle_size = float(params.threshold), params.num_perm, params.shingles
         self.bands, self.rows = lsh_params(self.threshold, self.num_perm)
         self._template: MinHash | None = None
 
@@ -197,22 +191,16 @@ class Deduplicator:
     lock): the first story recorded becomes the original of any later copy.
     """
 
-    def __init__(
-        self,
-        state: StateStore,
-        threshold: float = DEFAULT_THRESHOLD,
-        num_perm: int = DEFAULT_NUM_PERM,
-        shingle_size: int = DEFAULT_SHINGLE_SIZE,
-    ) -> None:
-        if num_perm < 2:
-            raise ValueError(f"dedup num_perm must be at least 2, got {num_perm}")
-        if shingle_size < 1:
-            raise ValueError(f"dedup shingle size must be at least 1, got {shingle_size}")
+    def __init__(self, state: StateStore, params: DedupConfig) -> None:
+        if params.num_perm < 2:
+            raise ValueError(f"dedup num_perm must be at least 2, got {params.num_perm}")
+        if params.shingles < 1:
+            raise ValueError(f"dedup shingle size must be at least 1, got {params.shingles}")
         self.state = state
-        self.threshold = float(threshold)
-        self.num_perm = int(num_perm)
-        self.shingle_size = int(shingle_size)
-        self.fingerprinter = Fingerprinter(self.threshold, self.num_perm, self.shingle_size)
+        self.threshold = float(params.threshold)
+        self.num_perm = params.num_perm
+        self.shingle_size = params.shingles
+        self.fingerprinter = Fingerprinter(params)
         self.bands, self.rows = self.fingerprinter.bands, self.fingerprinter.rows
         self._last: tuple[str, Fingerprint] | None = None
         self._check_params()

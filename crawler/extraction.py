@@ -226,7 +226,7 @@ def remove_hidden(tree: Any) -> None:
 
 
 def extract_page(page: Any, url: str | None = None, discovery: Discovery = Discovery(), *,
-                 min_chars: int = 200) -> Page | None:
+                 min_chars: int) -> Page | None:
     """Body and metadata of the article in *page* (HTML, or a tree from :func:`parse_page`, which is
     changed); None when the page holds no article.
 

@@ -24,7 +24,7 @@ def _detector() -> Any:
     return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
 
 
-def detect_language(text: str | None, hint: str, min_chars: int = 80, min_score: float = MIN_SCORE) -> tuple[str, str]:
+def detect_language(text: str | None, hint: str, min_chars: int, min_score: float = MIN_SCORE) -> tuple[str, str]:
     """``(language, how)``: the model's verdict on the body text, or the source's *hint* where the text is
     too short or too mixed to tell. Detect on the body, never the title: jargon-heavy Italian titles read
     as English. *how* is ``"detected"`` or ``"hint"``."""

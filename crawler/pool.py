@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -26,9 +25,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.addon import config_of
+from crawler.addon import config_of, dedup_params
 from crawler.analysis import Analyser, Analysis, Job, init_worker, run_job
-from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Fingerprinter
+from crawler.dedup import Fingerprinter
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +63,11 @@ class AnalysisPool:
         settings = crawler.settings
         analyser = Analyser(
             topics=config.topics,
-            fingerprinter=Fingerprinter(settings.getfloat("DEDUP_THRESHOLD", DEFAULT_THRESHOLD),
-                                        settings.getint("DEDUP_NUM_PERM", DEFAULT_NUM_PERM),
-                                        settings.getint("DEDUP_SHINGLES", DEFAULT_SHINGLE_SIZE)),
-            min_chars=settings.getint("EXTRACT_MIN_TEXT_CHARS", 200),
-            language_min_chars=settings.getint("LANGUAGE_MIN_TEXT_CHARS", 80),
+            fingerprinter=Fingerprinter(dedup_params(settings)),
+            min_chars=settings.getint("EXTRACT_MIN_TEXT_CHARS"),
+            language_min_chars=settings.getint("LANGUAGE_MIN_TEXT_CHARS"),
         )
-        workers = config.crawl.workers if config.crawl.workers is not None else (os.cpu_count() or 1)
-        pool = cls(crawler, analyser, workers, config.crawl.page_timeout)
+        pool = cls(crawler, analyser, config.crawl.workers, config.crawl.page_timeout)
         crawler.signals.connect(pool.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(pool.spider_closed, signal=signals.spider_closed)
         return pool

@@ -43,7 +43,7 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
-from crawler.config import mask_url
+from crawler.config import CrawlConfig, Document, mask_url
 from crawler.secrets import redact
 from crawler.state import (
     _MAX_ERROR_CHARS,
@@ -262,7 +262,8 @@ class RedisState(StateStore):
 
     shared = True
 
-    def __init__(self, url: str, worker: str, *, retention_days: int = 90, lease: float = 60.0) -> None:
+    def __init__(self, url: str, worker: str, *, retention_days: int = Document.retention_days,
+                 lease: float = CrawlConfig.lease) -> None:
         self.url = url
         self.where = mask_url(url)
         self.worker = worker

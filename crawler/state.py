@@ -839,15 +839,15 @@ class RunLock:
         self._handle = None
 
 
-def open_state(path: str | os.PathLike[str], *, worker: str = "", retention_days: int = 90,
-               lease: float = 60.0) -> StateStore:
+def open_state(path: str | os.PathLike[str], *, worker: str = "", **redis: Any) -> StateStore:
     """Open the state store at ``path``: a SQLite file (created if missing, migrated if old), or a
-    ``redis://``/``rediss://``/``unix://`` URL shared with other workers (``worker`` names this one)."""
+    ``redis://``/``rediss://``/``unix://`` URL shared with other workers (``worker`` names this one;
+    ``retention_days`` and ``lease`` go to :class:`~crawler.redis_state.RedisState`)."""
     text = str(path)
     if "://" in text and text.split("://", 1)[0].lower() in REDIS_SCHEMES:
         from crawler.redis_state import RedisState
 
-        return RedisState(text, worker or default_worker(), retention_days=retention_days, lease=lease)
+        return RedisState(text, worker or default_worker(), **redis)
     return SqliteState(path)
 
 

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from crawler.addon import config_of
+from crawler.addon import config_of, dedup_params
 from crawler.clusters import ClusterLinker, story_instant, text_evidence, with_identity
-from crawler.dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Deduplicator
+from crawler.dedup import Deduplicator
 from crawler.items import Story
 from crawler.run import run_state
 from crawler.state import StateError, StateStore
@@ -45,14 +45,9 @@ class DedupPipeline:
         settings = crawler.settings
         run = run_state(crawler)
         state = run.state
-        dedup = Deduplicator(
-            state,
-            threshold=settings.getfloat("DEDUP_THRESHOLD", DEFAULT_THRESHOLD),
-            num_perm=settings.getint("DEDUP_NUM_PERM", DEFAULT_NUM_PERM),
-            shingle_size=settings.getint("DEDUP_SHINGLES", DEFAULT_SHINGLE_SIZE),
-        )
+        dedup = Deduplicator(state, dedup_params(settings))
         clusters = config_of(settings).clusters
-        linker = ClusterLinker(state, clusters.window_days, clusters.threshold) if clusters.enabled else None
+        linker = ClusterLinker(state, clusters) if clusters.enabled else None
         return cls(state, dedup, crawler.stats, run.fail, linker)
 
     def open_spider(self) -> None:

@@ -11,6 +11,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
 from crawler.alerts.health import check_health, record_notified
+from crawler.config import HealthConfig
 from crawler.state import open_state
 from pipelines.health import HealthPipeline
 from samples.notify_servers import SlackStandIn
@@ -29,6 +30,8 @@ def stats(requests: int = 10, errors: int = 0, articles: int = 5, no_article: in
 
 
 HEALTHY = stats()
+#: The `health_checks:` section as shipped.
+LIMITS = {"stale_days": HealthConfig.stale_days, "extract_failure_jump": HealthConfig.extract_failure_jump}
 BLOCKED = stats(requests=10, errors=10, articles=0, no_article=0)
 QUIET = stats(requests=3, errors=0, articles=0, no_article=0)
 REDESIGNED = stats(requests=20, errors=0, articles=2, no_article=18)
@@ -80,9 +83,9 @@ def test_check_health(tmp_path: Path, runs: list, expected: list) -> None:
 def test_an_unsent_problem_is_announced_by_the_next_run(tmp_path: Path) -> None:
     state = open_state(tmp_path / "state.sqlite")
     try:
-        assert check_health(BLOCKED, ["hdblog"], state, T0) != []
+        assert check_health(BLOCKED, ["hdblog"], state, T0, **LIMITS) != []
         # Not recorded as notified (the send failed): still announced.
-        assert [p.kind for p in check_health(BLOCKED, ["hdblog"], state, T0 + timedelta(hours=1))] == ["errors"]
+        assert [p.kind for p in check_health(BLOCKED, ["hdblog"], state, T0 + timedelta(hours=1), **LIMITS)] == ["errors"]
     finally:
         state.close()
 

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from crawler.clusters import ClusterLinker, Evidence, body_link_candidates, body_links, score_pair, story_evidence
+from crawler.config import ClusterConfig
 from crawler.extraction import parse_page
 from crawler.state import open_state
 
@@ -90,9 +91,9 @@ def test_a_rewrite_joins_and_a_story_on_the_same_subject_does_not() -> None:
     en = story_evidence("Huawei's CloudMatrix 384 serves DeepSeek-R1", EN, language="en")
     it = story_evidence("Huawei: DeepSeek-R1 a 1.920 token al secondo", IT, language="it")
     other = story_evidence("Ascend 910C, rese al 30 per cento", OTHER_IT, language="it")
-    assert score_pair(en, it).joins()
+    assert score_pair(en, it).joins(ClusterConfig.threshold)
     assert score_pair(it, en) == score_pair(en, it)
-    assert not score_pair(en, other).joins()
+    assert not score_pair(en, other).joins(ClusterConfig.threshold)
 
 
 def test_links_inside_the_article_only() -> None:
@@ -128,7 +129,7 @@ def _record(state, linker, story_id, evidence, language, at):
 
 
 def test_linker_joins_across_languages_within_the_window(store) -> None:
-    linker = ClusterLinker(store, window_days=7)
+    linker = ClusterLinker(store, ClusterConfig(window_days=7))
     now = time.time()
     en = story_evidence("t", EN, language="en")
     first = _record(store, linker, "en1", en, "en", now - 86400)

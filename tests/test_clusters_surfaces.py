@@ -15,7 +15,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.alerts.formatters import EMAIL, SLACK, TEXT, format_digest, format_story, story_payload
 from crawler.clusters import story_evidence
-from crawler.config import AlertTarget, ConfigError, load_config
+from crawler.config import AlertTarget, ClusterConfig, ConfigError, DedupConfig, load_config
 from crawler.items import ARCHIVE_FIELDS, Story, story_id_for
 from crawler.review.cli import main as review_main
 from crawler.state import ArticleCommit, ClusterEntry, SqliteState, StoryFingerprint, StoryInfo
@@ -220,7 +220,8 @@ def test_the_dedup_stage_puts_copies_and_rewrites_in_one_cluster(tmp_path: Path)
 
     crawler = get_crawler()
     state = SqliteState(tmp_path / "state.sqlite")
-    stage = DedupPipeline(state, Deduplicator(state), crawler.stats, None, ClusterLinker(state))
+    stage = DedupPipeline(state, Deduplicator(state, DedupConfig()), crawler.stats, None,
+                          ClusterLinker(state, ClusterConfig()))
     commit = CommitPipeline(state, crawler.stats, [], baseline=False, on_failure=lambda exc: None)
 
     def story(url: str, text: str, language: str) -> Story:

@@ -6,19 +6,15 @@ import pytest
 from scrapy import signals
 from scrapy.utils.misc import build_from_crawler
 
-from crawler.dedup import (
-    DEFAULT_NUM_PERM,
-    DEFAULT_SHINGLE_SIZE,
-    DEFAULT_THRESHOLD,
-    Deduplicator,
-    normalise_text,
-    text_hash,
-)
+from crawler.config import DedupConfig
+from crawler.dedup import Deduplicator, normalise_text, text_hash
 from crawler.items import Story
 from crawler.state import open_state
 from pipelines.commit import CommitPipeline
 from pipelines.dedup import DedupPipeline
 from tests.support.components import newswatch_crawler, write_config
+
+DEFAULTS = DedupConfig()  # the `dedup:` section as shipped
 
 # --- fixture articles ------------------------------------------------------
 # Six-paragraph originals, variants an outlet would publish of them, and other
@@ -210,7 +206,7 @@ def test_text_hash_ignores_form_only():
 
 @pytest.mark.parametrize(("case", "original", "other", "expected"), PAIRS, ids=[p[0] for p in PAIRS])
 def test_pairs_at_default_threshold(state, case, original, other, expected):
-    dedup = Deduplicator(state)
+    dedup = Deduplicator(state, DEFAULTS)
     assert dedup.check("orig", original).kind is None
     dedup.record("orig", "https://a.example/orig", "a", original)
     kind, duplicate_of, similarity = dedup.check("copy", other)
@@ -218,13 +214,13 @@ def test_pairs_at_default_threshold(state, case, original, other, expected):
     assert duplicate_of == ("orig" if expected else None)
     # Keep a margin: copies well above the threshold, other stories far below it.
     if expected:
-        assert similarity >= DEFAULT_THRESHOLD + 0.05, case
+        assert similarity >= DEFAULTS.threshold + 0.05, case
     else:
-        assert similarity <= DEFAULT_THRESHOLD - 0.25, case
+        assert similarity <= DEFAULTS.threshold - 0.25, case
 
 
 def test_exact_duplicate_under_other_url(state):
-    dedup = Deduplicator(state)
+    dedup = Deduplicator(state, DEFAULTS)
     dedup.record("a1", "https://a.example/1", "a", EN_ORIGINAL)
     # Same text reached via a sitemap under another URL, with different typography.
     result = dedup.check("a2", EN_ORIGINAL.replace("'", "\u2019").upper())
@@ -232,7 +228,7 @@ def test_exact_duplicate_under_other_url(state):
 
 
 def test_reprocessing_a_story_is_not_a_duplicate_of_itself(state):
-    dedup = Deduplicator(state)
+    dedup = Deduplicator(state, DEFAULTS)
     dedup.record("s1", "https://a.example/1", "a", EN_ORIGINAL)
     assert dedup.check("s1", EN_ORIGINAL).kind is None
     # Even after an edit that would make it a near copy of itself.
@@ -249,7 +245,7 @@ def test_links_point_one_way_to_the_first_recorded(state, order):
         "y": _join(EN_NEW_HEADLINE, EN_BODY + [EN_UPDATE]),
         "z": _join(EN_HEADLINE, [EN_REWRITTEN_FIRST] + EN_BODY[1:]),
     }
-    dedup = Deduplicator(state)
+    dedup = Deduplicator(state, DEFAULTS)
     links = {}
     for story_id in order:
         kind, duplicate_of, _ = dedup.check(story_id, texts[story_id])
@@ -267,11 +263,11 @@ def test_links_point_one_way_to_the_first_recorded(state, order):
 def test_dedup_survives_a_new_run(tmp_path):
     path = tmp_path / "state.sqlite"
     first = open_state(path)
-    Deduplicator(first).record("a1", "https://a.example/1", "a", IT_ORIGINAL)
+    Deduplicator(first, DEFAULTS).record("a1", "https://a.example/1", "a", IT_ORIGINAL)
     first.close()
     second = open_state(path)
     try:
-        result = Deduplicator(second).check("b1", _join(IT_NEW_HEADLINE, IT_BODY + [IT_UPDATE]))
+        result = Deduplicator(second, DEFAULTS).check("b1", _join(IT_NEW_HEADLINE, IT_BODY + [IT_UPDATE]))
         assert (result.kind, result.duplicate_of) == ("near", "a1")
     finally:
         second.close()
@@ -281,13 +277,13 @@ def test_dedup_survives_a_new_run(tmp_path):
 def test_threshold_must_be_a_fraction(state, threshold, bad):
     if bad:
         with pytest.raises(ValueError, match="threshold"):
-            Deduplicator(state, threshold=threshold)
+            Deduplicator(state, DedupConfig(threshold=threshold))
     else:
-        assert Deduplicator(state, threshold=threshold).bands >= 1
+        assert Deduplicator(state, DedupConfig(threshold=threshold)).bands >= 1
 
 
 def test_empty_text_is_never_a_duplicate(state):
-    dedup = Deduplicator(state)
+    dedup = Deduplicator(state, DEFAULTS)
     dedup.record("e1", "https://a.example/e1", "a", "  ")
     assert dedup.check("e2", "…").kind is None
     assert state.story_count() == 0
@@ -333,7 +329,7 @@ def test_pipeline_marks_duplicates_and_counts(tmp_path):
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ({}, (DEFAULT_THRESHOLD, DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE)),
+        ({}, (DEFAULTS.threshold, DEFAULTS.num_perm, DEFAULTS.shingles)),
         ({"DEDUP_THRESHOLD": "0.7", "DEDUP_NUM_PERM": "64", "DEDUP_SHINGLES": "4"}, (0.7, 64, 4)),
     ],
 )

@@ -18,6 +18,7 @@ import trafilatura
 from w3lib.encoding import html_to_unicode
 
 from crawler.language import detect_language
+from crawler.settings import LANGUAGE_MIN_TEXT_CHARS
 from samples.server import SITE_NAMES, Outlets, fill, load_expected, load_site
 
 EXPECTED = load_expected()
@@ -404,7 +405,7 @@ def test_trafilatura_extracts_article_without_boilerplate(outlets: Outlets, entr
     assert len(text) >= 200
     leaked = [phrase for phrase in BOILERPLATE if phrase in text]
     assert leaked == []
-    assert detect_language(text, "") == (entry["language"], "detected")
+    assert detect_language(text, "", LANGUAGE_MIN_TEXT_CHARS) == (entry["language"], "detected")
     # A crude proxy for the topic rules, to keep expected.yaml honest about the *content*:
     # each expected topic's context is in the body, and no unexpected topic's context is.
     lowered = text.lower()

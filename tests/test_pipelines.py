@@ -16,6 +16,7 @@ from scrapy.utils.misc import build_from_crawler
 from crawler.items import Story
 from crawler.pool import AnalysisPool
 from crawler.run import RunState
+from crawler.settings import EXTRACT_MIN_TEXT_CHARS
 from pipelines.analyse import AnalysePipeline, CannotMatch, DuplicateLink, NoArticle, NoTopic
 from pipelines.archive import ArchivePipeline
 from pipelines.commit import CommitPipeline
@@ -210,7 +211,7 @@ def test_screen_reader_only_link_text_is_not_part_of_the_body() -> None:
               ' (öffnet im neuen Fenster)</span></a>')
     html = f"<html><body><article><h1>Ascend</h1><p>According to {hidden}, shipments grew.</p>{ARTICLE_BODY}" \
            "</article></body></html>"
-    page = extract_page(html, "https://x.example/a")
+    page = extract_page(html, "https://x.example/a", min_chars=EXTRACT_MIN_TEXT_CHARS)
     assert page is not None
     assert "According to the report, the source, shipments grew." in page.text
     assert "opens new tab" not in page.text and "öffnet" not in page.text

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from crawler.analysis import MATCHED, SKIPPED, Analyser, Job
+from crawler.analysis import MATCHED, SKIPPED, Job
 from crawler.config import load_config
 from crawler.dedup import Fingerprinter
 from crawler.pool import AnalysisFailed, AnalysisPool
+from crawler.settings import EXTRACT_MIN_TEXT_CHARS, LANGUAGE_MIN_TEXT_CHARS
 from tests.support.components import close, newswatch_crawler, write_config
 from tests.support.hostile import HostileAnalyser
 
@@ -27,7 +29,8 @@ def pool(tmp_path: Path) -> Any:
     config_path = write_config(tmp_path, crawl={"workers": 2, "page_timeout": 2})
     crawler = newswatch_crawler(config_path)
     config = load_config(config_path)
-    built = AnalysisPool(crawler, HostileAnalyser(config.topics, Fingerprinter()), workers=2, timeout=2.0)
+    built = AnalysisPool(crawler, HostileAnalyser(config.topics, Fingerprinter(config.dedup), EXTRACT_MIN_TEXT_CHARS,
+                                                    LANGUAGE_MIN_TEXT_CHARS), workers=2, timeout=2.0)
     yield built
     built.spider_closed()
     close(crawler)
@@ -43,7 +46,7 @@ def test_pages_are_analysed_in_worker_processes_as_in_the_crawl_process(pool: An
         return await asyncio.gather(pool.analyse(job(STORY)), pool.analyse(job(OTHER, 1)))
 
     story, other = asyncio.run(both())
-    here = Analyser(pool.analyser.topics, Fingerprinter())(job(STORY))
+    here = dataclasses.replace(pool.analyser)(job(STORY))  # a copy, run in this process
     assert story.outcome == MATCHED and other.outcome == SKIPPED
     assert story == here  # the same verdict, fingerprint included, as in this process
     assert story.language == "en" and story.fingerprint is not None

@@ -197,8 +197,8 @@ class Outbox:
         state: StateStore,
         targets: Sequence[AlertTargetLike],
         *,
-        retries: int = 3,
-        backoff: float = 1.0,
+        retries: int,
+        backoff: float,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.stopping = threading.Event()

@@ -78,8 +78,8 @@ def check_health(
     state: HealthState,
     now: datetime,
     *,
-    stale_days: float = 3.0,
-    extract_failure_jump: float = 0.5,
+    stale_days: float,
+    extract_failure_jump: float,
 ) -> list[Problem]:
     """Update each source's health record from this run's *stats* and return the problems to announce.
 

@@ -19,9 +19,17 @@ from crawler.run import RunState
 from spiders.news import NewsSpider
 
 
+def project_settings() -> dict[str, Any]:
+    """crawler/settings.py, as `scrapy crawl` reads it (the component defaults live there only)."""
+    import crawler.settings
+
+    return {name: value for name, value in vars(crawler.settings).items() if name.isupper()}
+
+
 def newswatch_crawler(config: Path, **settings: Any) -> Crawler:
     """A crawler configured as ``scrapy crawl news`` is: the add-on has run, the run extension is built."""
     return get_crawler(NewsSpider, {
+        **project_settings(),
         "NEWSWATCH_CONFIG": str(config),
         "ADDONS": {NewswatchAddon: 0},
         "EXTENSIONS": {RunState: 0},
