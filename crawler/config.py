@@ -76,20 +76,20 @@ def _zone(value: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Listing:
-    url: str = key(required=True, check=http_url)
-    follow: re.Pattern[str] = key(required=True, check=_regex)
+    url: str = key(required=True, check=http_url, expect="an http(s) URL")
+    follow: re.Pattern[str] = key(required=True, check=_regex, expect="a regular expression")
     max_pages: int = key(0, low=1, high=1000)  # 0: crawl.max_listing_pages
 
 
 @dataclass(frozen=True, kw_only=True)
 class Source:
     NAMED_BY: ClassVar[str] = "name"
-    name: str = key(required=True, check=check_name)
-    language: str = key(required=True, check=_language)
+    name: str = key(required=True, check=check_name, expect="a name of letters, digits, '_', '.', '-'")
+    language: str = key(required=True, check=_language, expect="an ISO 639-1 code ('en', 'it')")
     # IANA name: resolves a page's naive times (default: the language's zone, where it has one).
-    timezone: str | None = key(None, check=_zone)
-    feeds: tuple[str, ...] = key((), check=http_url)
-    sitemaps: tuple[str, ...] = key((), check=http_url)
+    timezone: str | None = key(None, check=_zone, expect="an IANA time zone name ('Europe/Rome')")
+    feeds: tuple[str, ...] = key((), check=http_url, expect="a list of http(s) URLs")
+    sitemaps: tuple[str, ...] = key((), check=http_url, expect="a list of http(s) URLs")
     listings: tuple[Listing, ...] = ()
     enabled: bool = True
 
@@ -108,7 +108,8 @@ PER_CHOICES = ("language", "cluster")
 class TargetSpec:
     """A ``health:`` target: where source problems go."""
 
-    url: str = key(required=True)  # may hold ${VARIABLES}: resolved when the targets are loaded
+    # May hold ${VARIABLES}: substituted, and the URL checked by apprise, when the targets are loaded.
+    url: str = key(required=True, expect="a notification URL apprise understands")
     name: str | None = None
 
     @property
@@ -143,7 +144,8 @@ class AlertTarget:
 
 @dataclass(frozen=True, kw_only=True)
 class DedupConfig:
-    # MinHash Jaccard above which two stories are one (crawler.dedup; tuned with `make eval`).
+    # MinHash Jaccard from which two texts are one story (crawler.dedup; docs/state.md, "Choosing the
+    # threshold", has the similarities measured on syndicated copies and same-topic stories).
     threshold: float = key(0.4, low=0.05, high=0.99)
     num_perm: int = key(128, low=16, high=1024)
     shingles: int = key(3, low=1, high=10)
@@ -195,8 +197,9 @@ class Document:
     topics: tuple[TopicSpec, ...] = key(required=True)
     alerts: tuple[AlertSpec, ...] = ()
     health: tuple[TargetSpec, ...] = ()
-    archive: str = "data/archive.jsonl"
-    state: str = "data/state.sqlite3"  # a file, or a redis:// URL shared by several workers
+    archive: str = key("data/archive.jsonl", expect="a file path; {worker} stands for the worker's name")
+    # A file, or a Redis URL that makes this process one worker of many (see _state_location).
+    state: str = key("data/state.sqlite3", expect="a file path, or a redis://, rediss:// or unix:// URL")
     dedup: DedupConfig = field(default_factory=DedupConfig)
     retention_days: int = key(90, low=1)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)

@@ -90,6 +90,54 @@ def read_list(cls: type[T], data: Any, at: str, spec: Key = _NO_KEY) -> tuple[T,
     return typing.cast(tuple[T, ...], _value(typing.cast(Any, tuple)[cls, ...], data, at, spec))
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """One key of the schema, as the reference documentation shows it."""
+
+    path: str  # dotted; ``[]`` marks each item of a list: ``sources[].listings[].follow``
+    required: bool
+    default: Any  # MISSING when there is none
+    allowed: str  # in the words of the error messages: "an integer between 1 and 16"
+
+
+def keys_of(cls: type, at: str = "") -> list[KeyInfo]:
+    """Every key under schema class *cls*, nested mappings and list items included (the documentation's
+    reference table is checked against this)."""
+    found = []
+    for name, tp, spec, required in _fields(cls):
+        path = _join(at, name)
+        inner = _strip_none(tp)
+        item = typing.get_args(inner)[0] if typing.get_origin(inner) is tuple else None
+        if _is_schema(inner) and _shorthand(inner) is None:
+            found.extend(keys_of(inner, path))
+            continue
+        if _is_schema(item) and _shorthand(item) is None:
+            found.append(KeyInfo(path, required, MISSING, spec.expect or "a list of mappings"))
+            found.extend(keys_of(item, path + "[]"))
+            continue
+        field = next(f for f in dataclasses.fields(cls) if f.name == name)
+        default = field.default if field.default_factory is MISSING else field.default_factory()
+        found.append(KeyInfo(path, required, default, _allowed(inner, spec)))
+    return found
+
+
+def _allowed(tp: Any, spec: Key) -> str:
+    if spec.expect:
+        return spec.expect
+    what = _describe(tp)
+    if typing.get_origin(tp) is tuple:
+        what = f"a list of {_describe(typing.get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
+    if spec.choices:
+        return " or ".join(repr(c) for c in spec.choices) if typing.get_origin(tp) is not tuple \
+            else f"{what}: {', '.join(repr(c) for c in spec.choices)}"
+    low, high = spec.low, spec.high
+    if low is not None and high is not None:
+        return f"{what} between {low} and {high}"
+    if low is not None:
+        return f"{what}, at least {low}"
+    return what
+
+
 @functools.cache
 def _fields(cls: type) -> tuple[tuple[str, Any, Key, bool], ...]:
     """(name, type, Key, required) of each YAML key of *cls*."""

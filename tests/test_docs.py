@@ -42,6 +42,11 @@ Links
     punctuation other than ``-`` and ``_`` is dropped, a repeated heading gets ``-1``, ``-2``…). Every
     ``docs/….md`` a page names, linked or not, exists.
 
+Defaults
+    In every table with a "Default" column, a row whose first cell is a key of newswatch.yaml (``crawl.lease``,
+    read from the schema, ``crawler.config.Document``) or a setting of crawler/settings.py (``ALERT_RETRIES``)
+    must give the real default. A first cell that is neither (and not a ``$VARIABLE``) fails the test.
+
 Nothing here reaches the internet: the URLs in the YAML blocks are parsed, never fetched.
 """
 
@@ -391,3 +396,103 @@ def test_anchor_rule() -> None:
         "reviewing-the-archive-python--m-crawler-review"
     assert anchor("Sample outlets (for tests and the demo)") == "sample-outlets-for-tests-and-the-demo"
     assert anchor("Topics: what counts as a match") == "topics-what-counts-as-a-match"
+
+
+# -- defaults in the tables ----------------------------------------------------------------------------
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _schema_keys() -> dict[str, Any]:
+    from crawler.config import Document
+    from crawler.schema import keys_of
+
+    return {k.path: k for k in keys_of(Document)}
+
+
+SCHEMA_KEYS = _schema_keys()
+REFERENCE = ROOT / "docs" / "configuration.md"
+
+
+@dataclass(frozen=True)
+class Row:
+    where: str
+    key: str
+    cells: dict[str, str]  # header (lower case) -> cell
+
+
+def key_rows() -> list[Row]:
+    """Every row of a table with a "default" column whose first cell is a key of newswatch.yaml
+    (``crawl.lease``), a setting of crawler/settings.py (``ALERT_RETRIES``) or a ``$VARIABLE``."""
+    import crawler.settings
+
+    rows = []
+    for page in PAGES:
+        header: list[str] | None = None
+        previous = ""
+        for n, line in enumerate(prose(page).split("\n"), 1):
+            if not line.startswith("|"):
+                header = None
+            elif not previous.startswith("|"):  # a table's header
+                names = [c.lower() for c in _cells(line)]
+                header = names if "default" in names else None
+            elif header is not None and not set(line) <= set("|-: "):
+                cells = _cells(line)
+                name = re.match(r"`([^`]+)`", cells[0])
+                assert name, f"{_rel(page)}:{n}: the first cell names no key"
+                key = name.group(1)
+                if key.startswith("$"):
+                    continue
+                assert key in SCHEMA_KEYS or (key.isupper() and hasattr(crawler.settings, key)), \
+                    f"{_rel(page)}:{n}: {key} is not a key of newswatch.yaml nor a setting"
+                rows.append(Row(f"{_rel(page)}:{n}", key, dict(zip(header, cells, strict=False))))
+            previous = line
+    return rows
+
+
+KEY_ROWS = key_rows()
+
+
+def _default(key: str) -> Any:
+    import crawler.settings
+
+    info = SCHEMA_KEYS.get(key)
+    return getattr(crawler.settings, key) if info is None else info
+
+
+@pytest.mark.parametrize("row", KEY_ROWS, ids=[r.where for r in KEY_ROWS])
+def test_documented_default_is_the_real_one(row: Row) -> None:
+    from dataclasses import MISSING
+
+    from crawler.schema import KeyInfo
+
+    documented = row.cells["default"].strip("`")
+    actual = _default(row.key)
+    if isinstance(actual, KeyInfo):
+        if documented == "required" or actual.required:
+            assert documented == "required" and actual.required, f"{row.where}: {row.key}"
+            return
+        if "allowed" in row.cells:
+            assert row.cells["allowed"] == actual.allowed, f"{row.where}: {row.key}"
+        if documented in SCHEMA_KEYS:  # "the value of that key" (the page says how)
+            return
+        if documented == "one per core":
+            assert row.key == "crawl.workers" and actual.default == (os.cpu_count() or 1)
+            return
+        actual = None if actual.default in (MISSING, None, ()) else actual.default
+    if actual is None:
+        assert documented == "", f"{row.where}: {row.key} has no default, the page says {documented!r}"
+    elif isinstance(actual, bool):
+        assert documented == str(actual).lower(), f"{row.where}: {row.key}"
+    elif isinstance(actual, (int, float)):
+        assert float(documented) == actual, f"{row.where}: {row.key} is {actual}, the page says {documented}"
+    else:
+        assert documented == str(actual), f"{row.where}: {row.key} is {actual!r}, the page says {documented!r}"
+
+
+def test_the_reference_lists_every_key() -> None:
+    listed = [r.key for r in KEY_ROWS if r.where.startswith(_rel(REFERENCE))]
+    expected = [k for k in SCHEMA_KEYS if not k.startswith("topics[]")]
+    assert sorted(listed) == sorted(expected)
+    assert {"crawl.lease", "crawl.idle_close", "state", "archive", "ALERT_RETRIES"} <= {r.key for r in KEY_ROWS}

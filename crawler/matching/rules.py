@@ -117,7 +117,7 @@ class ContextSpec:
 @dataclass(frozen=True, kw_only=True)
 class TopicSpec:
     NAMED_BY: ClassVar[str] = "name"
-    name: str = key(required=True, check=check_name)
+    name: str = key(required=True, check=check_name, expect="a name of letters, digits, '_', '.', '-'")
     description: str = ""
     terms: tuple[TermSpec, ...] = key(required=True, non_empty=True)
     context: ContextSpec | None = key(None, expect="a list of terms or a mapping")
