@@ -124,18 +124,20 @@ def keys_of(cls: type, at: str = "") -> list[KeyInfo]:
 def _allowed(tp: Any, spec: Key) -> str:
     if spec.expect:
         return spec.expect
-    what = _describe(tp)
     if typing.get_origin(tp) is tuple:
-        what = f"a list of {_describe(typing.get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
+        item = _describe(typing.get_args(tp)[0]).removeprefix("a ").removeprefix("an ")
+        return f"a list of {item}s" + (f": {', '.join(repr(c) for c in spec.choices)}" if spec.choices else "")
     if spec.choices:
-        return " or ".join(repr(c) for c in spec.choices) if typing.get_origin(tp) is not tuple \
-            else f"{what}: {', '.join(repr(c) for c in spec.choices)}"
+        return " or ".join(repr(c) for c in spec.choices)
+    bounds = _bounds(spec)
+    return f"{_describe(tp)}, {bounds}" if bounds else _describe(tp)
+
+
+def _bounds(spec: Key) -> str | None:
     low, high = spec.low, spec.high
     if low is not None and high is not None:
-        return f"{what} between {low} and {high}"
-    if low is not None:
-        return f"{what}, at least {low}"
-    return what
+        return f"between {low} and {high}"
+    return f"at least {low}" if low is not None else f"at most {high}" if high is not None else None
 
 
 @functools.cache
@@ -203,11 +205,8 @@ def _value(tp: Any, value: Any, at: str, spec: Key) -> Any:
         value = float(value)
     if spec.choices and value not in spec.choices:
         raise Invalid(at, f"must be {' or '.join(repr(c) for c in spec.choices)}, got {value!r}")
-    low, high = spec.low, spec.high
-    if (low is not None and value < low) or (high is not None and value > high):
-        bound = spec.expect or (f"between {low} and {high}" if high is not None and low is not None
-                                else f"at least {low}" if low is not None else f"at most {high}")
-        raise Invalid(at, f"must be {bound}, got {value!r}")
+    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+        raise Invalid(at, f"must be {spec.expect or _bounds(spec)}, got {value!r}")
     if spec.check is not None:
         try:
             return spec.check(value)
