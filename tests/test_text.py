@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from crawler.alerts.formatters import SNIPPET_MAX_CHARS, SNIPPET_MIN_CHARS
 from crawler.matching import SNIPPET_CHARS
 from crawler.text import DELETABLE, Snippet, snippet
 
@@ -88,8 +89,9 @@ def test_without_a_usable_hit_the_snippet_is_the_lead(
     assert snippet(text, start, end, limit, min_chars) == Snippet(expected, None)
 
 
-# The configurations in use: match evidence.
-CONFIGURATIONS = [pytest.param(SNIPPET_CHARS, 0, id="evidence")]
+# The two configurations in use: match evidence, and alerts.
+CONFIGURATIONS = [pytest.param(SNIPPET_CHARS, 0, id="evidence"),
+                  pytest.param(SNIPPET_MAX_CHARS, SNIPPET_MIN_CHARS, id="alert")]
 TEXTS = {
     "story": STORY,
     "no-punctuation": " ".join(f"w{i}" for i in range(400)) + " H800 " + " ".join(f"w{i}" for i in range(400)),
