@@ -12,7 +12,6 @@ from crawler.alerts.formatters import (
     TEXT,
     format_digest,
     format_story,
-    make_snippet,
     published_label,
     safe_link_url,
     slack_escape,
@@ -73,7 +72,10 @@ def test_payload_drops_text_and_adds_a_snippet_around_the_first_body_match() -> 
     ],
 )
 def test_snippet_is_bounded_and_keeps_the_hit(text: str, start: int | None, end: int | None, expect_hit: bool) -> None:
-    snippet, hit = make_snippet(text, start, end)
+    matches = [] if start is None else [{"topic": "ascend", "term": "Ascend", "field": "body", "start": start,
+                                         "end": end, "snippet": ""}]
+    payload = story_payload(record(text=text, matches=matches))
+    snippet, hit = payload["snippet"], payload["snippet_hit"]
     assert len(snippet) <= 320
     assert (hit is not None) == expect_hit
     if hit:

@@ -8,7 +8,8 @@ import unicodedata
 import pytest
 
 from crawler.evaluate import default_topics_path, load_topics
-from crawler.matching import Candidate, Match, RuleError, compile_topics, snippet
+from crawler.matching import SNIPPET_CHARS, Candidate, Match, RuleError, compile_topics
+from crawler.text import snippet
 
 DEFAULTS = load_topics(default_topics_path())
 
@@ -297,7 +298,7 @@ def test_snippet_of_long_text_is_bounded_and_marked():
 
 def test_snippet_function_strips_invisible_characters():
     text = "Le GPU H8\u00ad00 arrivano."
-    assert snippet(text, 7, 12) == "Le GPU H800 arrivano."
+    assert snippet(text, 7, 12, SNIPPET_CHARS).text == "Le GPU H800 arrivano."
 
 
 # --- default topics: a few phrasings beyond the labelled set ------------------------

@@ -1,8 +1,8 @@
 """Alert messages: one formatter per channel kind, all built from the same story payload.
 
 A *payload* is what the outbox stores per delivery: the story's archive record without ``text``, plus ``snippet``
-(one or two sentences around the first match, plain text) and ``snippet_hit`` (``[start, end]`` of the matched
-term inside ``snippet``, or ``None``). See :func:`story_payload`.
+(the sentence around the first match, and the next ones while it is short; plain text) and ``snippet_hit``
+(``[start, end]`` of the matched term inside ``snippet``, or ``None``). See :func:`story_payload`.
 
 Channel kinds:
 
@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from crawler.dates import parse_iso
+from crawler.text import snippet
 from crawler.urls import is_http_url
 
 SLACK = "slack"
@@ -35,13 +36,13 @@ TEXT = "text"
 SLACK_MAX_CHARS = 2900
 # Digests list at most this many stories; the rest is counted in a closing line.
 DIGEST_MAX_STORIES = 50
+# An alert's snippet (crawler.text.snippet): at most this long, and a shorter one takes the next sentence(s).
 SNIPPET_MAX_CHARS = 320
+SNIPPET_MIN_CHARS = 120
 TITLE_MAX_CHARS = 200
 SUBJECT_PREFIX = "[newswatch]"
 
 _WS = re.compile(r"\s+")
-# A sentence ends at . ! ? or … followed by whitespace.
-_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
 
 @dataclass(frozen=True)
@@ -67,57 +68,16 @@ def _shorten(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
-def make_snippet(text: str, start: int | None, end: int | None) -> tuple[str, list[int] | None]:
-    """One or two sentences of *text* around ``text[start:end]``; returns the snippet and the hit's offsets in it.
-
-    Without a usable match (``start`` is None, or the match is in the title) the snippet is the lead of the text.
-    Whitespace is collapsed; the snippet is at most ``SNIPPET_MAX_CHARS`` long and always keeps the hit.
-    """
-    text = text or ""
-    if start is None or end is None or not (0 <= start < end <= len(text)):
-        lead = _clean(text[: SNIPPET_MAX_CHARS * 2])
-        cut = _SENTENCE_END.search(lead, 80)
-        lead = lead[: cut.end()] if cut else lead
-        return _shorten(lead, SNIPPET_MAX_CHARS), None
-
-    # Sentence containing the hit: from the end of the previous sentence to the end of this one.
-    begin = 0
-    for m in _SENTENCE_END.finditer(text, 0, start):
-        begin = m.end()
-    after = _SENTENCE_END.search(text, end)
-    stop = after.end() if after else len(text)
-    if stop - begin < 120:
-        # Short sentence: add the next one for context.
-        nxt = _SENTENCE_END.search(text, stop + 1)
-        stop = nxt.end() if nxt else len(text)
-
-    pre = _WS.sub(" ", text[begin:start]).lstrip()
-    hit = _WS.sub(" ", text[start:end])
-    post = _WS.sub(" ", text[end:stop]).rstrip()
-    # Trim the context (not the hit) to the size limit, keeping the hit roughly centred.
-    room = max(SNIPPET_MAX_CHARS - len(hit), 0)
-    if len(pre) + len(post) > room:
-        keep_pre = min(len(pre), room // 2)
-        keep_post = min(len(post), room - keep_pre)
-        keep_pre = min(len(pre), room - keep_post)
-        if keep_pre < len(pre):
-            pre = "…" + pre[len(pre) - keep_pre + 1 :] if keep_pre else ""
-        if keep_post < len(post):
-            post = post[: max(keep_post - 1, 0)] + "…" if keep_post else ""
-    return pre + hit + post, [len(pre), len(pre) + len(hit)]
-
-
 def story_payload(record: Mapping[str, Any]) -> dict[str, Any]:
     """The outbox payload for an archive record: every field but ``text``, plus ``snippet`` and ``snippet_hit``."""
     payload = {key: value for key, value in record.items() if key != "text"}
     matches = list(record.get("matches") or [])
-    body_hit = next((m for m in matches if m.get("field") == "body"), None)
-    if body_hit is not None:
-        snippet, hit = make_snippet(record.get("text") or "", body_hit.get("start"), body_hit.get("end"))
-    else:
-        snippet, hit = make_snippet(record.get("text") or "", None, None)
-    payload["snippet"] = snippet
-    payload["snippet_hit"] = hit
+    body_hit: Mapping[str, Any] = next((m for m in matches if m.get("field") == "body"), {})
+    # A match in the title, or none: the lead of the text.
+    cut = snippet(record.get("text") or "", body_hit.get("start"), body_hit.get("end"), SNIPPET_MAX_CHARS,
+                  SNIPPET_MIN_CHARS)
+    payload["snippet"] = cut.text
+    payload["snippet_hit"] = list(cut.hit) if cut.hit else None
     return payload
 
 

@@ -29,9 +29,8 @@ The package: :mod:`~crawler.matching.rules` (the rule schema, compiled), :mod:`~
 read with CPython's private parser, pinned to the Python versions it was tested on).
 """
 
-from crawler.matching.engine import FIELDS, SNIPPET_CHARS, Candidate, CompiledTopics, Match, snippet
+from crawler.matching.engine import FIELDS, SNIPPET_CHARS, Candidate, CompiledTopics, Match
 from crawler.matching.errors import RuleError
 from crawler.matching.rules import compile_topics
 
-__all__ = ["FIELDS", "SNIPPET_CHARS", "Candidate", "CompiledTopics", "Match", "RuleError", "compile_topics",
-           "snippet"]
+__all__ = ["FIELDS", "SNIPPET_CHARS", "Candidate", "CompiledTopics", "Match", "RuleError", "compile_topics"]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from crawler.text import DELETABLE, TYPOGRAPHY, VARIANTS, WORD_RE
+from crawler.text import DELETABLE, TYPOGRAPHY, VARIANTS, WORD_RE, snippet
 
 if TYPE_CHECKING:
     from crawler.matching.rules import Pattern, Topic
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "body")
+#: The longest snippet of match evidence (crawler.text.snippet): about a sentence.
 SNIPPET_CHARS = 200
 
 # --- normalisation -----------------------------------------------------------------
@@ -135,36 +136,6 @@ class _Field:
         return self.word_offset + max(bisect.bisect_right(self.words, pos) - 1, 0)
 
 
-def snippet(text: str, start: int, end: int, limit: int = SNIPPET_CHARS) -> str:
-    """The sentence(s) around ``text[start:end]``, at most about ``limit`` characters,
-    whitespace collapsed; "…" marks a cut inside a sentence."""
-    room = max(limit - (end - start), 40) // 2
-    lo, hi = max(0, start - room), min(len(text), end + room)
-    before = text[lo:start]
-    cut = None
-    for m in re.finditer(r"[.!?…](?:[\"”’»)]*)\s+", before):
-        cut = m.end()
-    head_cut = lo > 0
-    if cut is not None:
-        lo, head_cut = lo + cut, False
-    elif head_cut:
-        sp = re.search(r"\s", before)
-        if sp:
-            lo += sp.end()
-    after = text[end:hi]
-    stop = re.search(r"[.!?…](?=[\"”’»)]*(?:\s|$))", after)
-    tail_cut = hi < len(text)
-    if stop:
-        hi, tail_cut = end + stop.end(), False
-    elif tail_cut:
-        spaces = list(re.finditer(r"\s", after))
-        sp = spaces[-1] if spaces else None
-        if sp:
-            hi = end + sp.start()
-    out = " ".join(_DELETABLE_RE.sub("", text[lo:hi]).split())
-    return ("…" if head_cut else "") + out + ("…" if tail_cut else "")
-
-
 @dataclass(frozen=True)
 class _Occurrence:
     """One occurrence of a topic's term in a field, in normalised offsets, with the verdict."""
@@ -241,9 +212,13 @@ class CompiledTopics:
         body_f = _Field("body", text or "")
         fields = {"title": title_f, "body": body_f}
         body_f.word_offset = title_f.word_count() if any(t.window for t in self._topics) else 0
+
+        def evidence(f: _Field, a: int, b: int) -> str:
+            return snippet(f.original, a, b, SNIPPET_CHARS).text
+
         out: list[Candidate] = []
         for topic in self._topics:
-            out.extend(self._explain_topic(topic, fields, lambda f, a, b: snippet(f.original, a, b), near_misses))
+            out.extend(self._explain_topic(topic, fields, evidence, near_misses))
         return out
 
     def match(self, title: str | None, text: str | None) -> list[Match]:
