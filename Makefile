@@ -16,13 +16,18 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/scrapy crawl news
 
+# The tests are run with the bytecode caches written (__pycache__/, git-ignored) even where the
+# environment sets PYTHONDONTWRITEBYTECODE: else every run compiles newswatch's modules again and pytest
+# rewrites the asserts of every test module again, over a second of each make test-fast.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The loop while editing: everything but the tests that start processes (real crawls: slow; other Python
 # processes: subprocess). make test runs them all.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not subprocess"
+	$(PYTEST) -q -m "not slow and not subprocess"
 
 # The type checker and the linter, with the configuration in pyproject.toml.
 DEV_STAMP := $(VENV)/.dev-installed

@@ -113,8 +113,9 @@ class SlackStandIn:
         httpd = _SlackHTTPServer(("127.0.0.1", 0), _SlackHandler)
         httpd.stand_in = self
         self._httpd = httpd
+        # stop() waits for serve_forever's next poll: 10 ms, as the tests start and stop a stand-in each.
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stand-in", daemon=True
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="slack-stand-in", daemon=True
         )
         self._thread.start()
         return self
