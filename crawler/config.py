@@ -21,9 +21,9 @@ import yaml
 
 from crawler import secrets
 from crawler.matching import CompiledTopics
-from crawler.matching.rules import TopicSpec, build_topics, check_name, unique_names
+from crawler.matching.rules import TopicSpec, build_topics
 from crawler.metadata import ZONE_BY_LANGUAGE
-from crawler.schema import Invalid, Problem, key, read
+from crawler.schema import Invalid, Problem, key, name_key, read, unique_names
 from crawler.state import REDIS_SCHEMES
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Listing:
 @dataclass(frozen=True, kw_only=True)
 class Source:
     NAMED_BY: ClassVar[str] = "name"
-    name: str = key(required=True, check=check_name, expect="a name of letters, digits, '_', '.', '-'")
+    name: str = name_key()
     language: str = key(required=True, check=_language, expect="an ISO 639-1 code ('en', 'it')")
     # IANA name: resolves a page's naive times (default: the language's zone, where it has one).
     timezone: str | None = key(None, check=_zone, expect="an IANA time zone name ('Europe/Rome')")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -68,6 +69,30 @@ class Key:
 def key(default: Any = MISSING, *, default_factory: Any = MISSING, **spec: Any) -> Any:
     """A schema field: its default and its :class:`Key`."""
     return dataclasses.field(default=default, default_factory=default_factory, metadata={"key": Key(**spec)})
+
+
+#: Source and topic names: they appear in alert routing, the archive and on the command line.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise Problem(f"{name!r} must start with a letter or digit and hold only letters, digits, '_', '.', '-'")
+    return name
+
+
+def name_key() -> Any:
+    """The ``name`` field of an entry: required, checked by :func:`check_name`."""
+    return key(required=True, check=check_name, expect="a name of letters, digits, '_', '.', '-'")
+
+
+def unique_names(entries: tuple[Any, ...], at: str, what: str) -> None:
+    """Refuse two entries of one list with the same ``name`` (for a ``__post_init__``)."""
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if entry.name in seen:
+            raise Problem(f"duplicate {what} name {entry.name!r}", f"{at}[{i}].name")
+        seen.add(entry.name)
 
 
 _NO_KEY = Key()
@@ -144,9 +169,13 @@ def _bounds(spec: Key) -> str | None:
 def _fields(cls: type) -> tuple[tuple[str, Any, Key, bool], ...]:
     """(name, type, Key, required) of each YAML key of *cls*."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name], f.metadata.get("key", _NO_KEY),
-                  f.metadata.get("key", _NO_KEY).required or (f.default is MISSING and f.default_factory is MISSING))
-                 for f in dataclasses.fields(cls) if f.init)
+    found = []
+    for f in dataclasses.fields(cls):
+        if f.init:
+            spec = f.metadata.get("key", _NO_KEY)
+            found.append((f.name, hints[f.name], spec,
+                          spec.required or (f.default is MISSING and f.default_factory is MISSING)))
+    return tuple(found)
 
 
 def _is_schema(tp: Any) -> typing.TypeGuard[type]:

@@ -29,6 +29,9 @@ TYPOGRAPHY: dict[int, str] = str.maketrans(
 #: Every character :data:`TYPOGRAPHY` changes.
 VARIANTS = APOSTROPHES + DOUBLE_QUOTES + DASHES + SPACES
 
+#: Any one of the invisible characters (matching, the snippets).
+DELETABLE_RE = re.compile("[" + DELETABLE + "]")
+
 #: A word: a run of letters, digits and underscores (Python's \w, Unicode-aware).
 WORD_RE = re.compile(r"\w+")
 
@@ -37,7 +40,6 @@ WORD_RE = re.compile(r"\w+")
 #: A sentence ends at . ! ? or …, after any closing quotes or brackets (``arriva.»``), before whitespace.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’»)]*(?=\s)")
 _WS = re.compile(r"\s+")
-_DELETABLE_RE = re.compile("[" + DELETABLE + "]")
 ELLIPSIS = "…"
 
 
@@ -52,7 +54,7 @@ class Snippet:
 
 def _clean(s: str) -> str:
     """*s* as a reader sees it: invisible characters removed, every run of whitespace one space."""
-    return _WS.sub(" ", _DELETABLE_RE.sub("", s))
+    return _WS.sub(" ", DELETABLE_RE.sub("", s))
 
 
 def _sentence_start(text: str, pos: int, reach: int) -> int | None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from crawler.text import DELETABLE, TYPOGRAPHY, VARIANTS, WORD_RE, snippet
+from crawler.text import DELETABLE, DELETABLE_RE, TYPOGRAPHY, VARIANTS, WORD_RE, snippet
 
 if TYPE_CHECKING:
     from crawler.matching.rules import Pattern, Topic
@@ -27,7 +27,6 @@ SNIPPET_CHARS = 200
 # The one typography table (crawler.text), shared with the duplicate check and the cluster evidence.
 _TRANSLATE = TYPOGRAPHY
 _VARIANT_RE = re.compile("[" + re.escape(VARIANTS) + "]")
-_DELETABLE_RE = re.compile("[" + DELETABLE + "]")
 
 
 def _normalise(s: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -35,7 +34,7 @@ def _normalise(s: str) -> tuple[str, list[int] | None, list[int] | None]:
     that produced normalised character i; both are None when offsets are unchanged."""
     starts: list[int] | None = None
     ends: list[int] | None = None
-    if not s.isascii() and (_DELETABLE_RE.search(s) or not unicodedata.is_normalized("NFC", s)):
+    if not s.isascii() and (DELETABLE_RE.search(s) or not unicodedata.is_normalized("NFC", s)):
         s, starts, ends = _normalise_slow(s)
     if _VARIANT_RE.search(s):
         s = s.translate(_TRANSLATE)  # one character for one: offsets survive
@@ -57,7 +56,7 @@ def _normalise_slow(s: str) -> tuple[str, list[int], list[int]]:
         j = i + 1
         while j < n and (combining(s[j]) or s[j] in DELETABLE):
             j += 1
-        cluster = unicodedata.normalize("NFC", _DELETABLE_RE.sub("", s[i:j]))
+        cluster = unicodedata.normalize("NFC", DELETABLE_RE.sub("", s[i:j]))
         out.append(cluster)
         starts.extend([i] * len(cluster))
         ends.extend([j] * len(cluster))
@@ -66,7 +65,7 @@ def _normalise_slow(s: str) -> tuple[str, list[int], list[int]]:
 
 
 def normalise_rule_text(s: str) -> str:
-    return unicodedata.normalize("NFC", _DELETABLE_RE.sub("", s)).translate(_TRANSLATE)
+    return unicodedata.normalize("NFC", DELETABLE_RE.sub("", s)).translate(_TRANSLATE)
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ class CompiledTopics:
             folded = text.lower()
         else:
             if any(c in text for c in DELETABLE):  # one fast scan per character: rarely there
-                text = _DELETABLE_RE.sub("", text)
+                text = DELETABLE_RE.sub("", text)
             if not unicodedata.is_normalized("NFC", text):
                 text = unicodedata.normalize("NFC", text)
             folded = text.casefold()

@@ -13,17 +13,8 @@ from typing import Any, ClassVar
 from crawler.matching.engine import FIELDS, CompiledTopics, normalise_rule_text
 from crawler.matching.errors import RuleError
 from crawler.matching.regex_core import regex_core
-from crawler.schema import Problem, key, read_list
+from crawler.schema import Problem, key, name_key, read_list, unique_names
 from crawler.text import WORD_RE
-
-#: Topic and source names: they appear in alert routing, the archive and on the command line.
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def check_name(name: str) -> str:
-    if not NAME_RE.fullmatch(name):
-        raise Problem(f"{name!r} must start with a letter or digit and hold only letters, digits, '_', '.', '-'")
-    return name
 
 
 @dataclass(frozen=True)
@@ -117,7 +108,7 @@ class ContextSpec:
 @dataclass(frozen=True, kw_only=True)
 class TopicSpec:
     NAMED_BY: ClassVar[str] = "name"
-    name: str = key(required=True, check=check_name, expect="a name of letters, digits, '_', '.', '-'")
+    name: str = name_key()
     description: str = ""
     terms: tuple[TermSpec, ...] = key(required=True, non_empty=True)
     context: ContextSpec | None = key(None, expect="a list of terms or a mapping")
@@ -135,15 +126,6 @@ class TopicSpec:
         return Topic(self.name, tuple(t.pattern for t in self.terms), context,
                      tuple(p.label for p in context or ()), self.context.window if self.context else None,
                      tuple(p.pattern for p in self.exclude), tuple(f for f in FIELDS if f in self.fields))
-
-
-def unique_names(entries: tuple[Any, ...], at: str, what: str) -> None:
-    """Refuse two entries of one list with the same ``name``."""
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        if entry.name in seen:
-            raise Problem(f"duplicate {what} name {entry.name!r}", f"{at}[{i}].name")
-        seen.add(entry.name)
 
 
 def read_topics(raw: Any) -> tuple[TopicSpec, ...]:
